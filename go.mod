@@ -3,8 +3,10 @@ module github.com/shmpool/shmpool
 go 1.24.0
 
 require (
+	github.com/edsrzf/mmap-go v1.2.0
 	github.com/stretchr/testify v1.11.1
 	go.uber.org/goleak v1.3.0
+	golang.org/x/sys v0.38.0
 )
 
 require (
