@@ -62,8 +62,6 @@ const (
 
 	// recordHeaderSize is the size of a record header (two 64-bit words).
 	recordHeaderSize = 16
-	// padWordSize is the size of a padding record.
-	padWordSize = 8
 )
 
 // magic identifies an initialised ring header ("SHMRING" and format 1).

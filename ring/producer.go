@@ -172,6 +172,10 @@ func (o *Outgoing) Reset(kind Kind, id uint64, data []byte) {
 	*o = Outgoing{Kind: kind, ID: id, Data: data}
 }
 
+// Started reports whether part of the message is in the ring: from then
+// on it must be finished before any other record is written.
+func (o *Outgoing) Started() bool { return o.started }
+
 // Done reports whether the whole message is in the ring.
 func (o *Outgoing) Done() bool { return o.started && o.sent == len(o.Data) }
 
