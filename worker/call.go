@@ -1,0 +1,73 @@
+package worker
+
+import (
+	"sync"
+	"sync/atomic"
+
+	"github.com/shmpool/shmpool/internal/proto"
+)
+
+// call is one request in flight: its message is in (or going into) the
+// request ring, and the worker will answer it in send order.
+type call struct {
+	kind  proto.Kind // KindTask or KindSetFunc
+	id    uint64
+	async bool // a Send: the result goes to the Recv queue
+
+	// state moves once from callWaiting to callDone (the receiver
+	// delivered) or callAbandoned (the caller stopped waiting; the receiver
+	// drops the result and recycles the call).
+	state atomic.Int32
+	out   []byte
+	err   error
+	ready chan struct{} // 1-buffered; a token once the call is done
+}
+
+const (
+	callWaiting int32 = iota
+	callDone
+	callAbandoned
+)
+
+// calls recycles call values, so Execute allocates nothing but its result.
+var calls = sync.Pool{New: func() any { return &call{ready: make(chan struct{}, 1)} }}
+
+func getCall(kind proto.Kind, async bool) *call {
+	c := calls.Get().(*call)
+	c.kind, c.async = kind, async
+	return c
+}
+
+func putCall(c *call) {
+	select {
+	case <-c.ready:
+	default:
+	}
+	c.out, c.err, c.id = nil, nil, 0
+	c.state.Store(callWaiting)
+	calls.Put(c)
+}
+
+// complete hands a result to the waiting caller, or drops it when the
+// caller has gone.
+func (c *call) complete(out []byte, err error) {
+	c.out, c.err = out, err
+	if c.state.CompareAndSwap(callWaiting, callDone) {
+		c.ready <- struct{}{}
+		return
+	}
+	putCall(c)
+}
+
+// abandon is called by a caller that stops waiting. It reports whether the
+// receiver now owns the call; if not, the call is already done and the
+// caller must recycle it.
+func (c *call) abandon() bool {
+	return c.state.CompareAndSwap(callWaiting, callAbandoned)
+}
+
+// result is a Send's outcome waiting for Recv.
+type result struct {
+	out []byte
+	err error
+}

@@ -1,0 +1,347 @@
+package worker
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"os/exec"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/shmpool/shmpool/internal/proto"
+	"github.com/shmpool/shmpool/internal/wake"
+	"github.com/shmpool/shmpool/ring"
+	"github.com/shmpool/shmpool/shm"
+	"github.com/shmpool/shmpool/status"
+)
+
+// ErrNoSend is returned by Recv when no Send is waiting for its result.
+var ErrNoSend = errors.New("worker: Recv without an outstanding Send")
+
+// Handle is the parent's side of one worker process. It is safe for
+// concurrent use by multiple goroutines: concurrent calls pipeline through
+// the request ring, and the worker answers them in the order they entered
+// it.
+type Handle struct {
+	cfg    Config
+	pid    int
+	cmd    *exec.Cmd
+	stderr *tail
+	log    func(msg string, args ...any)
+
+	seg      *shm.Segment // kept reachable while the views below are in use
+	status   *status.Reader
+	reqRing  *ring.Ring // parent -> worker
+	respRing *ring.Ring // worker -> parent
+
+	workerBell *wake.Doorbell // we ring: requests published, room for results
+	resultBell *wake.Doorbell // we wait (receiver): results published
+	roomBell   *wake.Doorbell // we wait (a sender): room for requests
+	lifeline   *os.File       // write end; closing it tells the worker we are gone
+	spin       time.Duration
+
+	// sendSem is the send lock, a channel so a sender can give up waiting
+	// for it when its context ends. It guards req, out, leftover, nextID
+	// and sendSpin. Lock order: sendSem before pendMu.
+	sendSem  chan struct{}
+	req      *ring.Producer
+	out      ring.Outgoing
+	leftover bool // out holds the rest of a message a cancelled caller started
+	nextID   uint64
+	sendSpin wake.Spin
+
+	// pendMu guards the fields below; it is never held while waiting.
+	pendMu   sync.Mutex
+	pending  []*call  // calls in the request ring, in send order
+	recvQ    []result // results of Send not yet taken by Recv, in order
+	asyncOut int      // Sends whose result Recv has not taken
+	failed   error    // set once: why no call can complete any more
+	recvCh   chan struct{}
+
+	resp *ring.Consumer // owned by the receiver goroutine
+
+	hello    atomic.Bool   // the worker said hello
+	exited   atomic.Bool   // the process has been reaped; exitErr is set
+	exitErr  *ExitError    // written before exited is set
+	reason   atomic.Value  // string: why we killed it, for ExitError.Reason
+	recvDone chan struct{} // closed when the receiver goroutine has returned
+	exitedCh chan struct{} // closed when exited is set
+	done     chan struct{} // closed when the process is reaped and every pending call has failed
+	closing  atomic.Bool   // Close or Terminate began: new calls fail with ErrClosed
+
+	closeOnce   sync.Once
+	closeErr    error
+	releaseOnce sync.Once
+	memMu       sync.RWMutex // guards released against Status reading the segment
+	released    bool
+	last        status.Snapshot // the status when the segment was released
+}
+
+// PID returns the worker's process id.
+func (h *Handle) PID() int { return h.pid }
+
+// Done returns a channel closed once the worker process has exited and
+// every call pending on it has returned.
+func (h *Handle) Done() <-chan struct{} { return h.done }
+
+// Status returns the worker's counters, read from shared memory without
+// sending a message. It stays valid after the worker has exited.
+func (h *Handle) Status() status.Snapshot {
+	h.memMu.RLock()
+	defer h.memMu.RUnlock()
+	if h.released {
+		return h.last
+	}
+	s := h.status.Snapshot(time.Now())
+	s.PID = h.pid // ours, not what the worker wrote
+	if h.exited.Load() {
+		s.State = status.Exited
+	}
+	return s
+}
+
+// Execute runs the worker's function on in and returns its result: a
+// synchronous round trip. Concurrent calls pipeline. When ctx ends first it
+// returns ctx.Err() at once; the late result is dropped.
+func (h *Handle) Execute(ctx context.Context, in []byte) ([]byte, error) {
+	c := getCall(proto.KindTask, false)
+	if err := h.send(ctx, c, in); err != nil {
+		return nil, err
+	}
+	return h.wait(ctx, c)
+}
+
+// Send queues in for the worker's function and returns once it is in the
+// request ring: it blocks only while the ring is full. Take the result with
+// Recv; results come back in Send order.
+func (h *Handle) Send(ctx context.Context, in []byte) error {
+	return h.send(ctx, getCall(proto.KindTask, true), in)
+}
+
+// Poll reports whether a result of Send is ready for Recv.
+func (h *Handle) Poll() bool {
+	h.pendMu.Lock()
+	defer h.pendMu.Unlock()
+	return len(h.recvQ) > 0
+}
+
+// Recv returns the next result of Send, in Send order, waiting for it if
+// need be. With no Send outstanding it returns ErrNoSend.
+func (h *Handle) Recv(ctx context.Context) ([]byte, error) {
+	for {
+		h.pendMu.Lock()
+		if len(h.recvQ) > 0 {
+			r := h.recvQ[0]
+			h.recvQ[0] = result{}
+			h.recvQ = h.recvQ[1:]
+			h.asyncOut--
+			more := len(h.recvQ) > 0
+			h.pendMu.Unlock()
+			if more {
+				h.signalRecv() // another Recv may be waiting for the next one
+			}
+			return r.out, r.err
+		}
+		out, failed := h.asyncOut, h.failed
+		h.pendMu.Unlock()
+		if out == 0 {
+			if failed != nil {
+				return nil, failed
+			}
+			return nil, ErrNoSend
+		}
+		select {
+		case <-h.recvCh:
+		case <-ctx.Done():
+			return nil, ctx.Err()
+		}
+	}
+}
+
+func (h *Handle) signalRecv() {
+	select {
+	case h.recvCh <- struct{}{}:
+	default:
+	}
+}
+
+// SetFunc switches the worker to the registered function name, built by its
+// factory from static. It returns once the worker has switched (every call
+// sent after it runs the new function) or with the factory's error;
+// ErrUnknownFunc when the name is not registered in the worker.
+func (h *Handle) SetFunc(ctx context.Context, name string, static []byte) error {
+	if err := proto.CheckName(name); err != nil {
+		return fmt.Errorf("worker: set func %q: %w", name, err)
+	}
+	c := getCall(proto.KindSetFunc, false)
+	if err := h.send(ctx, c, proto.AppendSetFunc(nil, proto.SetFunc{Name: name, Static: static})); err != nil {
+		return err
+	}
+	_, err := h.wait(ctx, c)
+	return err
+}
+
+func (h *Handle) wait(ctx context.Context, c *call) ([]byte, error) {
+	select {
+	case <-c.ready:
+	case <-ctx.Done():
+		if c.abandon() {
+			return nil, ctx.Err()
+		}
+		<-c.ready
+	}
+	out, err := c.out, c.err
+	putCall(c)
+	return out, err
+}
+
+// send puts c's message into the request ring. On error c is recycled or
+// left to the receiver, and the caller must not touch it.
+func (h *Handle) send(ctx context.Context, c *call, payload []byte) error {
+	if len(payload) > h.cfg.MaxPayload {
+		putCall(c)
+		return fmt.Errorf("worker: payload of %d bytes exceeds MaxPayload %d: %w", len(payload), h.cfg.MaxPayload, ErrTooLarge)
+	}
+	if err := h.lockSend(ctx); err != nil {
+		putCall(c)
+		return err
+	}
+	defer h.unlockSend()
+	if h.closing.Load() {
+		putCall(c)
+		return ErrClosed
+	}
+	if h.leftover {
+		if err := h.push(ctx); err != nil {
+			putCall(c)
+			return err
+		}
+	}
+	h.nextID++
+	c.id = h.nextID
+	h.pendMu.Lock()
+	if h.failed != nil {
+		err := h.failed
+		h.pendMu.Unlock()
+		putCall(c)
+		return err
+	}
+	h.pending = append(h.pending, c)
+	if c.async {
+		h.asyncOut++
+	}
+	h.pendMu.Unlock()
+
+	h.out.Reset(ring.Kind(c.kind), c.id, payload)
+	err := h.push(ctx)
+	if err == nil {
+		return nil
+	}
+	if !h.out.Started() {
+		// Nothing reached the ring: take the call back, unless the receiver
+		// has already failed it.
+		h.pendMu.Lock()
+		if n := len(h.pending); n > 0 && h.pending[n-1] == c {
+			h.pending[n-1] = nil
+			h.pending = h.pending[:n-1]
+			if c.async {
+				h.asyncOut--
+			}
+			h.pendMu.Unlock()
+			putCall(c)
+			return err
+		}
+		h.pendMu.Unlock()
+	} else if !h.dead() {
+		// Part of the message is in the ring and must be finished before
+		// anything else: keep a copy of it for the next sender, whose call
+		// pays for it. The worker will run it; the result is dropped.
+		h.out.Data = append([]byte(nil), h.out.Data...)
+		h.leftover = true
+	}
+	if !c.abandon() {
+		// The receiver already failed the call (the worker died). For Send
+		// that error now waits in the Recv queue, so report acceptance.
+		if c.async {
+			return nil
+		}
+		putCall(c)
+		return err
+	}
+	if c.async {
+		h.pendMu.Lock()
+		h.asyncOut--
+		h.pendMu.Unlock()
+	}
+	return err
+}
+
+func (h *Handle) lockSend(ctx context.Context) error {
+	select {
+	case h.sendSem <- struct{}{}:
+		return nil
+	default:
+	}
+	select {
+	case h.sendSem <- struct{}{}:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	case <-h.done:
+		return h.failure()
+	}
+}
+
+func (h *Handle) unlockSend() { <-h.sendSem }
+
+// push writes h.out into the request ring, waiting for room as needed.
+// The caller holds the send lock.
+func (h *Handle) push(ctx context.Context) error {
+	for {
+		done, _, err := h.req.PushMessage(&h.out)
+		if _, werr := wake.Wake(h.workerBell, h.reqRing.ConsumerWaiting()); werr != nil && err == nil {
+			err = werr
+		}
+		if err != nil {
+			h.corrupted(fmt.Errorf("request ring: %w", err))
+			return h.failure()
+		}
+		if done {
+			h.leftover = false
+			return nil
+		}
+		free := h.req.Free()
+		ready := func() bool { return h.req.Free() > free || h.exited.Load() }
+		if err := h.sendSpin.Sleep(ctx, h.roomBell, h.reqRing.ProducerWaiting(), ready); err != nil {
+			return err
+		}
+		if h.exited.Load() {
+			return h.failure()
+		}
+	}
+}
+
+// dead reports whether no call can complete any more.
+func (h *Handle) dead() bool {
+	h.pendMu.Lock()
+	defer h.pendMu.Unlock()
+	return h.failed != nil
+}
+
+// failure returns the error new calls get once the worker is gone.
+func (h *Handle) failure() error {
+	h.pendMu.Lock()
+	defer h.pendMu.Unlock()
+	if h.failed != nil {
+		return h.failed
+	}
+	if h.closing.Load() {
+		return ErrClosed
+	}
+	if h.exited.Load() {
+		return h.exitErr
+	}
+	return ErrClosed
+}

@@ -1,0 +1,174 @@
+package worker
+
+import (
+	"context"
+	"fmt"
+
+	"github.com/shmpool/shmpool/internal/proto"
+	"github.com/shmpool/shmpool/internal/wake"
+	"github.com/shmpool/shmpool/ring"
+)
+
+// receive is the receiver goroutine: the only reader of the response ring.
+// It hands each result to the call at the head of the pending queue (the
+// worker answers in send order, and the ids must match), and when the
+// process has exited it delivers what the worker completed before dying
+// (a record is visible only once whole) and fails every other call.
+func (h *Handle) receive() {
+	defer close(h.recvDone)
+	spin := wake.NewSpin(h.spin)
+	ready := func() bool { return h.resp.Ready() || h.exited.Load() }
+	for {
+		m, ok, err := h.resp.Peek()
+		if err != nil {
+			h.corrupted(fmt.Errorf("response ring: %w", err))
+			break
+		}
+		if !ok {
+			// Fragments may have been consumed: the worker may wait for room.
+			wake.Wake(h.workerBell, h.respRing.ProducerWaiting())
+			if h.exited.Load() && !h.resp.Ready() {
+				break
+			}
+			if err := spin.Sleep(context.Background(), h.resultBell, h.respRing.ConsumerWaiting(), ready); err != nil {
+				h.corrupted(fmt.Errorf("result doorbell: %w", err))
+				break
+			}
+			continue
+		}
+		if err := h.deliver(m); err != nil {
+			h.corrupted(err)
+			break
+		}
+		if _, err := h.resp.Release(); err != nil {
+			h.corrupted(fmt.Errorf("response ring: %w", err))
+			break
+		}
+		wake.Wake(h.workerBell, h.respRing.ProducerWaiting())
+	}
+	<-h.exitedCh
+	h.failAll(h.exitErr)
+}
+
+// deliver completes the pending call m answers.
+func (h *Handle) deliver(m ring.Msg) error {
+	kind := proto.Kind(m.Kind)
+	if kind == proto.KindHello {
+		hello, err := proto.DecodeHello(m.Data)
+		if err != nil || h.hello.Load() {
+			return fmt.Errorf("bad hello (%v)", err)
+		}
+		if hello.LayoutVersion != proto.LayoutVersion || hello.ProtocolVersion != proto.ProtocolVersion {
+			return fmt.Errorf("worker speaks layout %d protocol %d, want %d and %d: %w",
+				hello.LayoutVersion, hello.ProtocolVersion, proto.LayoutVersion, proto.ProtocolVersion, proto.ErrVersion)
+		}
+		h.hello.Store(true)
+		return nil
+	}
+	h.pendMu.Lock()
+	if len(h.pending) == 0 || h.pending[0].id != m.ID {
+		n := len(h.pending)
+		h.pendMu.Unlock()
+		return fmt.Errorf("%s record for id %d does not answer the oldest of %d pending calls", kind, m.ID, n)
+	}
+	c := h.pending[0]
+	h.pending[0] = nil
+	h.pending = h.pending[1:]
+	h.pendMu.Unlock()
+
+	out, err, perr := decodeAnswer(c.kind, kind, m, h.cfg.MaxPayload)
+	if perr != nil {
+		// The call is gone from the queue: fail it here, the rest in failAll.
+		h.finish(c, nil, fmt.Errorf("%w: %v", ErrCorrupt, perr))
+		return perr
+	}
+	h.finish(c, out, err)
+	return nil
+}
+
+// decodeAnswer turns a response record into a call's result. perr reports
+// a record the protocol does not allow.
+func decodeAnswer(sent, got proto.Kind, m ring.Msg, maxPayload int) (out []byte, err, perr error) {
+	switch {
+	case sent == proto.KindTask && got == proto.KindResult:
+		if len(m.Data) > maxPayload {
+			return nil, nil, fmt.Errorf("result of %d bytes above MaxPayload %d", len(m.Data), maxPayload)
+		}
+		if m.Owned {
+			return m.Data, nil, nil
+		}
+		out = make([]byte, len(m.Data))
+		ring.Copy(out, m.Data)
+		return out, nil, nil
+	case sent == proto.KindTask && got == proto.KindTooLarge:
+		tl, derr := proto.DecodeTooLarge(m.Data)
+		if derr != nil {
+			return nil, nil, derr
+		}
+		return nil, fmt.Errorf("worker: result of %d bytes exceeds MaxPayload %d: %w", tl.Size, tl.Limit, ErrTooLarge), nil
+	case sent == proto.KindTask && got == proto.KindError,
+		sent == proto.KindSetFunc && got == proto.KindSetFuncError:
+		re, derr := proto.DecodeRemoteError(m.Data)
+		if derr != nil {
+			return nil, nil, derr
+		}
+		rerr := &RemoteError{Func: re.Func, Message: re.Message, Panic: re.Panic, Stack: re.Stack}
+		if re.Code == proto.CodeUnknownFunc {
+			return nil, fmt.Errorf("%w: %w", ErrUnknownFunc, rerr), nil
+		}
+		return nil, rerr, nil
+	case sent == proto.KindSetFunc && got == proto.KindSetFuncOK:
+		return nil, nil, proto.DecodeEmpty(got, m.Data)
+	}
+	return nil, nil, fmt.Errorf("%s record answers a %s", got, sent)
+}
+
+// finish completes c: an Execute or SetFunc caller gets the result, a
+// Send's result joins the Recv queue.
+func (h *Handle) finish(c *call, out []byte, err error) {
+	if !c.async {
+		c.complete(out, err)
+		return
+	}
+	if !c.state.CompareAndSwap(callWaiting, callDone) {
+		putCall(c) // a Send that gave up; its result is dropped
+		return
+	}
+	putCall(c)
+	h.pendMu.Lock()
+	h.recvQ = append(h.recvQ, result{out, err})
+	h.pendMu.Unlock()
+	h.signalRecv()
+}
+
+// failAll fails every pending call with err, and every later call too.
+func (h *Handle) failAll(err error) {
+	h.pendMu.Lock()
+	if h.failed == nil {
+		h.failed = err
+		if h.closing.Load() && h.exitErr != nil && h.exitErr.Code == 0 {
+			h.failed = ErrClosed // a graceful stop
+		}
+	}
+	failed := h.failed
+	pending := h.pending
+	h.pending = nil
+	h.pendMu.Unlock()
+	for _, c := range pending {
+		h.finish(c, nil, failed)
+	}
+	h.signalRecv()
+}
+
+// corrupted kills a worker whose shared memory broke the protocol and fails
+// every pending call with ErrCorrupt. The parent never panics over it.
+func (h *Handle) corrupted(cause error) {
+	err := fmt.Errorf("%w: worker %d: %v", ErrCorrupt, h.pid, cause)
+	h.log("worker corrupt shared memory; killing it", "pid", h.pid, "err", cause)
+	h.pendMu.Lock()
+	if h.failed == nil {
+		h.failed = err
+	}
+	h.pendMu.Unlock()
+	h.kill("corrupt shared memory")
+}

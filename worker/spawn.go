@@ -1,0 +1,94 @@
+package worker
+
+import (
+	"crypto/rand"
+	"encoding/binary"
+	"fmt"
+	"io"
+	"os"
+	"os/exec"
+	"strconv"
+	"sync"
+	"syscall"
+
+	"github.com/shmpool/shmpool/internal/proto"
+)
+
+// The handshake: a worker process finds these in its environment. The
+// cookie is also written into the segment header, so a worker checks that
+// the memory it maps was made for it.
+const (
+	envCookie  = "SHMPOOL_WORKER_COOKIE"
+	envVersion = "SHMPOOL_WORKER_PROTOCOL"
+	envSize    = "SHMPOOL_WORKER_SEGMENT_SIZE"
+	envSpin    = "SHMPOOL_WORKER_SPIN_NS"
+)
+
+// The worker's inherited descriptors, in exec.Cmd.ExtraFiles order (entry i
+// becomes descriptor 3+i).
+const (
+	fdSegment    = 3 // the sealed memfd
+	fdWorkerBell = 4 // eventfd: the parent wakes the worker (requests, room for results)
+	fdResultBell = 5 // eventfd: the worker wakes the parent's receiver (results)
+	fdRoomBell   = 6 // eventfd: the worker wakes a parent sender (room for requests)
+	fdLifeline   = 7 // read end of a pipe only the parent can write: EOF means the parent is gone
+)
+
+func newCookie() uint64 {
+	var b [8]byte
+	if _, err := rand.Read(b[:]); err != nil {
+		panic(err) // crypto/rand never fails on Linux
+	}
+	return binary.LittleEndian.Uint64(b[:]) | 1 // never 0
+}
+
+// command builds the worker's exec.Cmd.
+func command(cfg Config, cookie uint64, segSize int, spin int64, files []*os.File, stderr io.Writer) (*exec.Cmd, error) {
+	path := cfg.Path
+	if path == "" {
+		exe, err := os.Executable()
+		if err != nil {
+			return nil, fmt.Errorf("worker: find own binary: %w", err)
+		}
+		path = exe
+	}
+	cmd := exec.Command(path, cfg.Args...)
+	cmd.Env = append(append(os.Environ(), cfg.Env...),
+		envCookie+"="+strconv.FormatUint(cookie, 16),
+		envVersion+"="+strconv.FormatUint(uint64(proto.ProtocolVersion), 10),
+		envSize+"="+strconv.Itoa(segSize),
+		envSpin+"="+strconv.FormatInt(spin, 10),
+	)
+	cmd.ExtraFiles = files
+	cmd.Stderr = stderr
+	// Pdeathsig is a second line of defence only: Go delivers it when the
+	// thread that started the child exits (golang/go#27505). The lifeline
+	// pipe is the one that holds.
+	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
+	return cmd, nil
+}
+
+// tail keeps the last bytes written to it: the end of a worker's stderr,
+// for error messages. Safe for concurrent use.
+type tail struct {
+	mu  sync.Mutex
+	buf []byte
+}
+
+const tailSize = 4096
+
+func (t *tail) Write(p []byte) (int, error) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	t.buf = append(t.buf, p...)
+	if len(t.buf) > tailSize {
+		t.buf = append(t.buf[:0], t.buf[len(t.buf)-tailSize:]...)
+	}
+	return len(p), nil
+}
+
+func (t *tail) String() string {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	return string(t.buf)
+}
