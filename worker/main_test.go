@@ -63,6 +63,8 @@ func init() {
 			return nil, errors.New("static data says bad")
 		}
 		p := append([]byte(nil), static...)
-		return func(_ context.Context, in []byte) ([]byte, error) { return append(append([]byte(nil), p...), in...), nil }, nil
+		return func(_ context.Context, in []byte) ([]byte, error) {
+			return append(append([]byte(nil), p...), in...), nil
+		}, nil
 	})
 }

@@ -1,0 +1,66 @@
+// Package worker runs a Go function in a separate worker process that
+// exchanges payloads with its parent over shared memory.
+//
+// The package has two sides in one binary, like go-plugin's Client and
+// Serve. The parent calls Start and gets a *Handle; the worker process is
+// the same program re-executed, whose main (or TestMain) calls Main first:
+// in a worker process Main runs the serve loop and never returns, elsewhere
+// it returns at once. Functions are found by name in a registry filled by
+// Register and RegisterFactory from init functions, which run in both
+// processes.
+//
+// # Design
+//
+// Start creates one sealed memfd segment per worker (internal/proto plans
+// it): a control page with the header and the status counters (package
+// status), a request ring (parent to worker) and a response ring (worker to
+// parent), both package ring. Three eventfd doorbells (internal/wake) and a
+// lifeline pipe go to the child as inherited descriptors 3-7; every other
+// descriptor is close-on-exec, so a worker holds only its own memory.
+//
+//	parent                                   worker process
+//	Execute/Send --request ring-->  serve loop: fn(ctx, in) in place
+//	receiver goroutine <--response ring--     result copied once
+//	status.Reader  <--status block (atomics)-- status.Writer
+//	lifeline (write end)  -----EOF----->      exits when the parent dies
+//
+// The worker answers in the order requests entered the ring, so the parent
+// matches results to calls with a FIFO queue (and checks the ids). A side
+// that finds nothing to do spins for a while, then sets its waiting word,
+// re-checks, and sleeps on its doorbell; the other side rings only when the
+// word is set, so no system call is made per message while both are busy.
+//
+// Wait policy: Config.Spin bounds the spin before sleeping. The default
+// (Config.Spin == 0) is DefaultSpin: 50 us, adaptive (a side whose waits
+// keep outlasting it stops spinning), and no spin at all once the workers
+// of this process and their receivers outnumber the CPUs, because a
+// spinning side would then steal the CPU of the side it waits for.
+//
+// Failure: everything read from shared memory is validated. A worker whose
+// memory breaks the protocol is killed and its calls fail with ErrCorrupt;
+// a worker that dies fails its pending calls with *ExitError, after the
+// results it completed before dying have been delivered (a record becomes
+// visible only once whole). The parent never panics because of a worker.
+//
+// # Concurrency
+//
+// A Handle is safe for concurrent use by multiple goroutines. Execute
+// calls pipeline; Recv returns the results of Send in Send order, and an
+// Execute result never shows up in Recv. Close and Terminate may be called
+// any number of times, from any goroutine, in any order.
+//
+// # Caveats
+//
+// The input a Func receives aliases the request ring and is valid only until
+// the function returns: copy what you keep. Its result is copied once into
+// the response ring, and once more out of it, so the caller owns what
+// Execute returns.
+//
+// Results of Send wait in the parent's memory until Recv takes them: a
+// program that Sends without ever calling Recv grows without bound.
+//
+// The registry is the one piece of global state: a re-executed worker can
+// only find its function by name. Register in init, not in main after Main.
+//
+// Linux only (memfd_create, eventfd, sealing).
+package worker
