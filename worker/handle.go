@@ -60,7 +60,9 @@ type Handle struct {
 	failed   error    // set once: why no call can complete any more
 	recvCh   chan struct{}
 
-	resp *ring.Consumer // owned by the receiver goroutine
+	rxMu   sync.Mutex     // guards resp: held by whoever reads the response ring
+	resp   *ring.Consumer // the response ring's reader
+	rxKick chan struct{}  // 1-buffered: wakes the receiver goroutine
 
 	hello    atomic.Bool   // the worker said hello
 	exited   atomic.Bool   // the process has been reaped; exitErr is set
@@ -117,7 +119,11 @@ func (h *Handle) Execute(ctx context.Context, in []byte) ([]byte, error) {
 // request ring: it blocks only while the ring is full. Take the result with
 // Recv; results come back in Send order.
 func (h *Handle) Send(ctx context.Context, in []byte) error {
-	return h.send(ctx, getCall(proto.KindTask, true), in)
+	if err := h.send(ctx, getCall(proto.KindTask, true), in); err != nil {
+		return err
+	}
+	h.kick() // nobody polls for a Send's result
+	return nil
 }
 
 // Poll reports whether a result of Send is ready for Recv.
@@ -184,10 +190,12 @@ func (h *Handle) SetFunc(ctx context.Context, name string, static []byte) error 
 }
 
 func (h *Handle) wait(ctx context.Context, c *call) ([]byte, error) {
+	h.await(c)
 	select {
 	case <-c.ready:
 	case <-ctx.Done():
 		if c.abandon() {
+			h.kick() // someone must read the late result
 			return nil, ctx.Err()
 		}
 		<-c.ready

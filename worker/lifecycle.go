@@ -73,6 +73,7 @@ func spawn(cfg Config) (h *Handle, err error) {
 		stderr:   &tail{},
 		sendSem:  make(chan struct{}, 1),
 		recvCh:   make(chan struct{}, 1),
+		rxKick:   make(chan struct{}, 1),
 		recvDone: make(chan struct{}),
 		exitedCh: make(chan struct{}),
 		done:     make(chan struct{}),
@@ -167,6 +168,7 @@ func (h *Handle) reap() {
 	h.log("worker exited", "pid", h.pid, "status", h.exitErr.Error())
 	// Wake the receiver and any sender waiting for room: their ready
 	// functions see exited.
+	h.kick()
 	h.resultBell.Ring()
 	h.roomBell.Ring()
 	<-h.recvDone

@@ -3,51 +3,128 @@ package worker
 import (
 	"context"
 	"fmt"
+	"runtime"
+	"time"
 
 	"github.com/shmpool/shmpool/internal/proto"
 	"github.com/shmpool/shmpool/internal/wake"
 	"github.com/shmpool/shmpool/ring"
 )
 
-// receive is the receiver goroutine: the only reader of the response ring.
-// It hands each result to the call at the head of the pending queue (the
-// worker answers in send order, and the ids must match), and when the
-// process has exited it delivers what the worker completed before dying
-// (a record is visible only once whole) and fails every other call.
+// The response ring has one reader at a time: whoever holds rxMu. A caller
+// waiting in Execute or SetFunc polls the ring itself while it spins
+// (await), so in the steady state a result reaches its caller without a
+// goroutine hand-off. When callers stop spinning, or nobody waits (Send),
+// they kick the receiver goroutine, which sleeps on the result doorbell
+// until no call is pending. Only the receiver sets the ring's consumer
+// waiting word, so the worker rings the doorbell only when the receiver
+// really sleeps.
+
+// receive is the receiver goroutine. When the process has exited it
+// delivers what the worker completed before dying (a record is visible only
+// once whole) and fails every other call.
 func (h *Handle) receive() {
 	defer close(h.recvDone)
 	spin := wake.NewSpin(h.spin)
+	for {
+		<-h.rxKick
+		h.rxMu.Lock()
+		stop := h.serve(&spin)
+		h.rxMu.Unlock()
+		if stop {
+			break
+		}
+	}
+	<-h.exitedCh
+	h.failAll(h.exitErr)
+}
+
+// serve reads results until no call is pending (false) or the worker is
+// gone (true). The caller holds rxMu.
+func (h *Handle) serve(spin *wake.Spin) bool {
 	ready := func() bool { return h.resp.Ready() || h.exited.Load() }
+	for {
+		if err := h.drain(); err != nil {
+			h.corrupted(err)
+			return true
+		}
+		if h.exited.Load() && !h.resp.Ready() {
+			return true
+		}
+		if !h.hasPending() {
+			return false
+		}
+		if err := spin.Sleep(context.Background(), h.resultBell, h.respRing.ConsumerWaiting(), ready); err != nil {
+			h.corrupted(fmt.Errorf("result doorbell: %w", err))
+			return true
+		}
+	}
+}
+
+// drain delivers every result in the response ring. The caller holds rxMu.
+func (h *Handle) drain() error {
 	for {
 		m, ok, err := h.resp.Peek()
 		if err != nil {
-			h.corrupted(fmt.Errorf("response ring: %w", err))
-			break
+			return fmt.Errorf("response ring: %w", err)
 		}
 		if !ok {
 			// Fragments may have been consumed: the worker may wait for room.
 			wake.Wake(h.workerBell, h.respRing.ProducerWaiting())
-			if h.exited.Load() && !h.resp.Ready() {
-				break
-			}
-			if err := spin.Sleep(context.Background(), h.resultBell, h.respRing.ConsumerWaiting(), ready); err != nil {
-				h.corrupted(fmt.Errorf("result doorbell: %w", err))
-				break
-			}
-			continue
+			return nil
 		}
 		if err := h.deliver(m); err != nil {
-			h.corrupted(err)
-			break
+			return err
 		}
 		if _, err := h.resp.Release(); err != nil {
-			h.corrupted(fmt.Errorf("response ring: %w", err))
-			break
+			return fmt.Errorf("response ring: %w", err)
 		}
 		wake.Wake(h.workerBell, h.respRing.ProducerWaiting())
 	}
-	<-h.exitedCh
-	h.failAll(h.exitErr)
+}
+
+// await spins for up to the spin budget until c is done, reading the
+// response ring itself whenever no one else does. If c is still waiting
+// after that, it hands the reading over to the receiver goroutine.
+func (h *Handle) await(c *call) {
+	if h.spin > 0 {
+		start := time.Now()
+		for i := 1; c.state.Load() == callWaiting; i++ {
+			if h.rxMu.TryLock() {
+				err := h.drain()
+				h.rxMu.Unlock()
+				if err != nil {
+					h.corrupted(err)
+					break
+				}
+				continue
+			}
+			if i%64 == 0 {
+				if time.Since(start) > h.spin {
+					break
+				}
+				runtime.Gosched()
+			}
+		}
+		if c.state.Load() != callWaiting {
+			return
+		}
+	}
+	h.kick()
+}
+
+// kick wakes the receiver goroutine to read results nobody polls for.
+func (h *Handle) kick() {
+	select {
+	case h.rxKick <- struct{}{}:
+	default:
+	}
+}
+
+func (h *Handle) hasPending() bool {
+	h.pendMu.Lock()
+	defer h.pendMu.Unlock()
+	return len(h.pending) > 0
 }
 
 // deliver completes the pending call m answers.
