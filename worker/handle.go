@@ -153,7 +153,10 @@ func (h *Handle) Recv(ctx context.Context) ([]byte, error) {
 		out, failed := h.asyncOut, h.failed
 		h.pendMu.Unlock()
 		if out == 0 {
-			if failed != nil {
+			switch {
+			case h.closing.Load():
+				return nil, ErrClosed
+			case failed != nil:
 				return nil, failed
 			}
 			return nil, ErrNoSend
@@ -207,10 +210,21 @@ func (h *Handle) wait(ctx context.Context, c *call) ([]byte, error) {
 
 // send puts c's message into the request ring. On error c is recycled or
 // left to the receiver, and the caller must not touch it.
+//
+// Once c is in h.pending the receiver may complete it at any time (the
+// worker answers, or dies and failAll runs), and it recycles a Send's call
+// as soon as it has queued the result: from then on send must not touch an
+// async c. It reads c only through the locals below, and decides under
+// pendMu, where the receiver takes calls out of h.pending, whether c is
+// still its own.
 func (h *Handle) send(ctx context.Context, c *call, payload []byte) error {
 	if len(payload) > h.cfg.MaxPayload {
 		putCall(c)
 		return fmt.Errorf("worker: payload of %d bytes exceeds MaxPayload %d: %w", len(payload), h.cfg.MaxPayload, ErrTooLarge)
+	}
+	if h.closing.Load() {
+		putCall(c)
+		return ErrClosed
 	}
 	if err := h.lockSend(ctx); err != nil {
 		putCall(c)
@@ -228,7 +242,8 @@ func (h *Handle) send(ctx context.Context, c *call, payload []byte) error {
 		}
 	}
 	h.nextID++
-	c.id = h.nextID
+	id, kind, async := h.nextID, c.kind, c.async
+	c.id = id
 	h.pendMu.Lock()
 	if h.failed != nil {
 		err := h.failed
@@ -237,52 +252,62 @@ func (h *Handle) send(ctx context.Context, c *call, payload []byte) error {
 		return err
 	}
 	h.pending = append(h.pending, c)
-	if c.async {
+	if async {
 		h.asyncOut++
 	}
 	h.pendMu.Unlock()
 
-	h.out.Reset(ring.Kind(c.kind), c.id, payload)
+	h.out.Reset(ring.Kind(kind), id, payload)
 	err := h.push(ctx)
 	if err == nil {
+		h.out.Data = nil // do not keep the caller's payload reachable
 		return nil
 	}
-	if !h.out.Started() {
-		// Nothing reached the ring: take the call back, unless the receiver
-		// has already failed it.
-		h.pendMu.Lock()
-		if n := len(h.pending); n > 0 && h.pending[n-1] == c {
-			h.pending[n-1] = nil
-			h.pending = h.pending[:n-1]
-			if c.async {
-				h.asyncOut--
-			}
-			h.pendMu.Unlock()
-			putCall(c)
-			return err
-		}
-		h.pendMu.Unlock()
-	} else if !h.dead() {
+	started := h.out.Started()
+	if started && !h.dead() {
 		// Part of the message is in the ring and must be finished before
 		// anything else: keep a copy of it for the next sender, whose call
 		// pays for it. The worker will run it; the result is dropped.
 		h.out.Data = append([]byte(nil), h.out.Data...)
 		h.leftover = true
+	} else {
+		h.out.Data = nil
 	}
-	if !c.abandon() {
-		// The receiver already failed the call (the worker died). For Send
-		// that error now waits in the Recv queue, so report acceptance.
-		if c.async {
+	h.pendMu.Lock()
+	n := len(h.pending)
+	if n == 0 || h.pending[n-1] != c {
+		// The receiver has taken c out of the queue and completed it or is
+		// about to (the worker died, or answered a message it had whole).
+		h.pendMu.Unlock()
+		if async {
+			// Its outcome waits in the Recv queue, so report acceptance.
+			// c may be recycled already: do not touch it.
 			return nil
 		}
+		if !c.abandon() {
+			<-c.ready // the receiver's token; putCall must not miss it
+			putCall(c)
+		}
+		return err
+	}
+	if !started {
+		// Nothing reached the ring: take the call back.
+		h.pending[n-1] = nil
+		h.pending = h.pending[:n-1]
+		if async {
+			h.asyncOut--
+		}
+		h.pendMu.Unlock()
 		putCall(c)
 		return err
 	}
-	if c.async {
-		h.pendMu.Lock()
+	// The worker will answer c: leave it to the receiver, which drops the
+	// result and recycles c.
+	c.abandon() // cannot fail: the receiver completes c only after taking it out of the queue
+	if async {
 		h.asyncOut--
-		h.pendMu.Unlock()
 	}
+	h.pendMu.Unlock()
 	return err
 }
 
@@ -298,6 +323,9 @@ func (h *Handle) lockSend(ctx context.Context) error {
 	case <-ctx.Done():
 		return ctx.Err()
 	case <-h.done:
+		if h.closing.Load() {
+			return ErrClosed
+		}
 		return h.failure()
 	}
 }
@@ -338,15 +366,14 @@ func (h *Handle) dead() bool {
 	return h.failed != nil
 }
 
-// failure returns the error new calls get once the worker is gone.
+// failure returns the error a call gets once the worker is gone: why calls
+// fail (set by failAll or corrupted), else the process's exit, else
+// ErrClosed.
 func (h *Handle) failure() error {
 	h.pendMu.Lock()
 	defer h.pendMu.Unlock()
 	if h.failed != nil {
 		return h.failed
-	}
-	if h.closing.Load() {
-		return ErrClosed
 	}
 	if h.exited.Load() {
 		return h.exitErr

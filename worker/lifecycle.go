@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"time"
 
 	"github.com/shmpool/shmpool/internal/proto"
 	"github.com/shmpool/shmpool/internal/wake"
@@ -195,27 +194,16 @@ func (h *Handle) Close() error {
 
 func (h *Handle) close() error {
 	h.closing.Store(true)
-	timer := time.NewTimer(h.cfg.StopTimeout)
-	defer timer.Stop()
-	ctx, cancel := context.WithCancel(context.Background())
-	go func() {
-		select {
-		case <-timer.C:
-			cancel()
-		case <-ctx.Done():
-		}
-	}()
-	stopped := h.sendStop(ctx) == nil
+	ctx, cancel := context.WithTimeout(context.Background(), h.cfg.StopTimeout)
+	defer cancel()
+	// If the stop cannot be queued, the time ran out (the ring stayed full)
+	// or the worker is gone or being killed as corrupt: either way, wait
+	// for its exit below, within the same bound.
+	_ = h.sendStop(ctx)
 	var err error
-	if stopped {
-		select {
-		case <-h.done:
-		case <-ctx.Done():
-			stopped = false
-		}
-	}
-	cancel()
-	if !stopped {
+	select {
+	case <-h.done:
+	case <-ctx.Done():
 		select {
 		case <-h.done:
 		default:

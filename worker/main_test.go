@@ -5,8 +5,10 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"strconv"
+	"strings"
 	"testing"
 	"time"
 
@@ -16,7 +18,13 @@ import (
 
 func TestMain(m *testing.M) {
 	worker.Main()
-	testutil.Main(m, nil)
+	// Under -race a process sleeps for a second before it exits
+	// (GORACE atexit_sleep_ms defaults to 1000), which would make every
+	// graceful Close of a worker take a second.
+	os.Setenv("GORACE", strings.TrimSpace(os.Getenv("GORACE")+" atexit_sleep_ms=0"))
+	testutil.Main(m, map[string]func(){
+		"lifeline-parent": lifelineParent,
+	})
 }
 
 // The functions the tests' workers run. The worker is this test binary,
@@ -58,6 +66,12 @@ func init() {
 	worker.Register("pid", func(_ context.Context, in []byte) ([]byte, error) {
 		return []byte(strconv.Itoa(os.Getpid())), nil
 	})
+	// block does not return (for an hour): a task the worker is stuck in
+	// until it is killed.
+	worker.Register("block", func(_ context.Context, in []byte) ([]byte, error) {
+		time.Sleep(time.Hour)
+		return nil, nil
+	})
 	worker.RegisterFactory("prefix", func(static []byte) (worker.Func, error) {
 		if string(static) == "bad" {
 			return nil, errors.New("static data says bad")
@@ -67,4 +81,24 @@ func init() {
 			return append(append([]byte(nil), p...), in...), nil
 		}, nil
 	})
+}
+
+// lifelineParent is a helper process (testutil.HelperCommand): a parent that
+// starts a worker, prints the worker's pid on stdout and then waits until
+// it is killed (or its stdin is closed, so that it cannot outlive a failed
+// test). It never closes the worker: its death is what the test is about.
+func lifelineParent() {
+	h, err := worker.Start(context.Background(), worker.Config{Func: "echo"})
+	if err != nil {
+		fmt.Fprintf(os.Stderr, "lifeline-parent: %v\n", err)
+		os.Exit(1)
+	}
+	if out, err := h.Execute(context.Background(), []byte("ping")); err != nil || string(out) != "ping" {
+		fmt.Fprintf(os.Stderr, "lifeline-parent: execute: %q, %v\n", out, err)
+		os.Exit(1)
+	}
+	fmt.Println(h.PID())
+	io.Copy(io.Discard, os.Stdin)
+	h.Terminate()
+	os.Exit(0)
 }
