@@ -22,6 +22,9 @@ func Start(ctx context.Context, cfg Config) (*Handle, error) {
 	if err != nil {
 		return nil, err
 	}
+	if err := ctx.Err(); err != nil {
+		return nil, fmt.Errorf("worker: start: %w", err)
+	}
 	if cfg.Path == "" {
 		// The worker is this binary: an unknown name fails here, for free.
 		if _, ok := lookup(cfg.Func); !ok {

@@ -97,8 +97,9 @@ func (h *Handle) await(c *call) {
 					h.corrupted(err)
 					break
 				}
-				continue
 			}
+			// Checked whether or not we could read the ring: a caller that
+			// always gets the lock must still give up after the budget.
 			if i%64 == 0 {
 				if time.Since(start) > h.spin {
 					break
