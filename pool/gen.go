@@ -1,0 +1,391 @@
+package pool
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/shmpool/shmpool/status"
+	"github.com/shmpool/shmpool/worker"
+)
+
+// gen is one worker process of a slot, from start to death, with its
+// receiver goroutine and, with a TaskTimeout, its watchdog goroutine.
+type gen struct {
+	s       *slot
+	h       *worker.Handle
+	fn      atomic.Pointer[funcState] // what the worker runs; set by the dispatcher
+	started time.Time
+
+	dead     chan struct{} // closed once the worker is known dead or killed
+	deadOnce sync.Once
+	deadErr  error // why, when known; written before dead is closed
+
+	mu       sync.Mutex // guards the fields below
+	fifo     []*message // sent and not yet received, in ring order
+	sent     uint64     // task messages sent
+	stopped  bool       // the dispatcher sends no more: the receiver may end
+	killed   string     // why we killed the worker for no fault of its tasks
+	timedOut *message   // the message the watchdog killed the worker over
+
+	recvKick  chan struct{} // 1-buffered: the fifo grew, or stopped was set
+	recvDone  chan struct{}
+	watchKick chan struct{} // 1-buffered: the fifo became non-empty
+	watchDone chan struct{}
+	quit      chan struct{} // closed when the generation ends
+
+	// Batches, for Status: messages and items completed, item failures.
+	framedMsgs, framedItems, itemErrs, itemPanics atomic.Uint64
+}
+
+func (s *slot) newGen(h *worker.Handle, fn *funcState) *gen {
+	g := &gen{
+		s:         s,
+		h:         h,
+		started:   time.Now(),
+		dead:      make(chan struct{}),
+		recvKick:  make(chan struct{}, 1),
+		recvDone:  make(chan struct{}),
+		watchKick: make(chan struct{}, 1),
+		watchDone: make(chan struct{}),
+		quit:      make(chan struct{}),
+	}
+	g.fn.Store(fn)
+	s.inflight.Store(0)
+	s.appliedGen.Store(fn.gen)
+	s.mu.Lock()
+	s.cur = g
+	s.mu.Unlock()
+	s.p.reportFn()
+	go g.receive()
+	if s.p.cfg.TaskTimeout > 0 {
+		go g.watch()
+	} else {
+		close(g.watchDone)
+	}
+	return g
+}
+
+// endGen stops the worker of g (gracefully when the pool is closing) and
+// waits for the generation's goroutines.
+func (s *slot) endGen(g *gen, why exitReason) {
+	if why == exitClose {
+		if err := g.h.Close(); err != nil {
+			s.p.addStopErr(fmt.Errorf("pool: close worker %d: %w", s.idx, err))
+		}
+	} else {
+		g.h.Terminate()
+	}
+	g.mu.Lock()
+	g.stopped = true
+	g.mu.Unlock()
+	signal(g.recvKick)
+	close(g.quit)
+	<-g.recvDone
+	<-g.watchDone
+	snap := g.snapshot()
+	s.mu.Lock()
+	s.cur, s.last, s.hasLast = nil, snap, true
+	s.mu.Unlock()
+	s.appliedGen.Store(0)
+}
+
+// markDead records that the worker is dead (or being killed) and wakes the
+// dispatcher.
+func (g *gen) markDead(err error) {
+	g.deadOnce.Do(func() {
+		g.deadErr = err
+		close(g.dead)
+	})
+	g.s.signal()
+}
+
+// deathErr returns why the worker died, once dead is closed.
+func (g *gen) deathErr() error {
+	if g.deadErr != nil {
+		return g.deadErr
+	}
+	return fmt.Errorf("worker process %d exited: %w", g.h.PID(), worker.ErrExited)
+}
+
+// kill kills the worker for a reason that is no fault of the tasks in
+// flight on it: they run again without counting against Retries.
+func (g *gen) kill(reason string) {
+	g.mu.Lock()
+	if g.killed == "" {
+		g.killed = reason
+	}
+	g.mu.Unlock()
+	g.h.Terminate()
+	g.markDead(nil)
+}
+
+// receive is the receiver goroutine: it takes the results of the messages
+// in the fifo, in order, until the dispatcher has stopped and the fifo is
+// empty. Every message it takes ends each of its tasks exactly once: with a
+// result or an error, or back in the queue to run again.
+func (g *gen) receive() {
+	defer close(g.recvDone)
+	s, p := g.s, g.s.p
+	for {
+		g.mu.Lock()
+		for len(g.fifo) == 0 {
+			if g.stopped {
+				g.mu.Unlock()
+				return
+			}
+			g.mu.Unlock()
+			<-g.recvKick
+			g.mu.Lock()
+		}
+		m := g.fifo[0]
+		g.mu.Unlock()
+
+		out, err := g.h.Recv(context.Background())
+
+		now := p.now()
+		g.mu.Lock()
+		g.fifo[0] = nil
+		g.fifo = g.fifo[1:]
+		g.mu.Unlock()
+		took := now - s.headSince.Load()
+		if s.inflight.Add(-1) > 0 {
+			s.headSince.Store(now)
+		}
+		if err == nil {
+			p.observe(took, len(m.tasks))
+		}
+		s.signal()
+		g.complete(m, out, err)
+	}
+}
+
+// isDeath reports whether a call's error means the worker is gone.
+func isDeath(err error) bool {
+	return errors.Is(err, worker.ErrExited) || errors.Is(err, worker.ErrCorrupt) ||
+		errors.Is(err, worker.ErrClosed) || errors.Is(err, worker.ErrNoSend)
+}
+
+// complete ends the tasks of m given the worker's answer.
+func (g *gen) complete(m *message, out []byte, err error) {
+	p := g.s.p
+	switch {
+	case err == nil && !m.framed:
+		t := m.tasks[0]
+		t.out, t.err = out, nil
+		p.end(m.tasks)
+	case err == nil:
+		g.completeBatch(m, out)
+	case isDeath(err):
+		g.markDead(err)
+		g.victims(m, err)
+	case m.framed && errors.Is(err, worker.ErrTooLarge):
+		// The batch's results together are too large: run each alone.
+		for _, t := range m.tasks {
+			t.single = true
+		}
+		p.requeue(m.tasks)
+	default:
+		p.fail(m.tasks, g.fixRemote(err))
+	}
+}
+
+// fixRemote names the user's function, not the batch wrapper, in a
+// *worker.RemoteError.
+func (g *gen) fixRemote(err error) error {
+	var re *worker.RemoteError
+	if errors.As(err, &re) && re.Func == batchFunc {
+		c := *re
+		c.Func = g.fn.Load().name
+		return &c
+	}
+	return err
+}
+
+// completeBatch ends the tasks of a batch from its response frame.
+func (g *gen) completeBatch(m *message, out []byte) {
+	p := g.s.p
+	name := g.fn.Load().name
+	var rerun []*task
+	var errs, panics uint64
+	perr := parseResponse(out, len(m.tasks), func(i int, r itemResult) {
+		t := m.tasks[i]
+		t.out, t.err = nil, nil
+		switch r.tag {
+		case tagOK:
+			t.out = r.data
+		case tagError:
+			t.err = &worker.RemoteError{Func: name, Message: string(r.data)}
+			errs++
+		case tagPanic:
+			t.err = &worker.RemoteError{Func: name, Message: string(r.data), Panic: true, Stack: string(r.stack)}
+			errs++
+			panics++
+		case tagTooLarge:
+			t.err = fmt.Errorf("pool: result of %d bytes exceeds MaxPayload %d: %w", r.size, p.cfg.Worker.MaxPayload, worker.ErrTooLarge)
+			errs++
+		case tagSkipped:
+			t.single = true
+			rerun = append(rerun, t)
+		}
+	})
+	if perr != nil {
+		err := fmt.Errorf("pool: worker process %d sent a bad batch response (%v): %w", g.h.PID(), perr, worker.ErrCorrupt)
+		g.h.Terminate()
+		g.markDead(err)
+		g.victims(m, err)
+		return
+	}
+	g.framedMsgs.Add(1)
+	g.framedItems.Add(uint64(len(m.tasks) - len(rerun)))
+	g.itemErrs.Add(errs)
+	g.itemPanics.Add(panics)
+	if len(rerun) == 0 {
+		p.end(m.tasks)
+		return
+	}
+	done := make([]*task, 0, len(m.tasks)-len(rerun))
+	for _, t := range m.tasks {
+		if !containsTask(rerun, t) {
+			done = append(done, t)
+		}
+	}
+	p.end(done)
+	p.requeue(rerun)
+}
+
+// containsTask reports whether ts holds t.
+func containsTask(ts []*task, t *task) bool {
+	for _, x := range ts {
+		if x == t {
+			return true
+		}
+	}
+	return false
+}
+
+// victims ends or requeues the tasks of a message lost with its worker.
+func (g *gen) victims(m *message, err error) {
+	p := g.s.p
+	g.mu.Lock()
+	killed, timedOut := g.killed, g.timedOut == m
+	g.mu.Unlock()
+	var again, failed []*task
+	for _, t := range m.tasks {
+		t.out = nil
+		switch {
+		case p.terminated.Load():
+			t.err = ErrClosed
+			failed = append(failed, t)
+		case timedOut && len(m.tasks) == 1:
+			t.err = g.timeoutErr()
+			failed = append(failed, t)
+		case timedOut:
+			// One of the batch hung: run each alone to find which.
+			t.single = true
+			again = append(again, t)
+		case killed != "":
+			again = append(again, t)
+		case t.snk.skip(t):
+			t.err = errSkipped
+			failed = append(failed, t)
+		case t.tries < p.cfg.Retries:
+			t.tries++
+			again = append(again, t)
+		default:
+			t.err = err
+			failed = append(failed, t)
+		}
+	}
+	p.end(failed)
+	p.requeue(again)
+}
+
+func (g *gen) timeoutErr() error {
+	return fmt.Errorf("pool: task ran longer than TaskTimeout %v; worker process %d was killed: %w",
+		g.s.p.cfg.TaskTimeout, g.h.PID(), worker.ErrTimeout)
+}
+
+// watch is the watchdog goroutine: it kills the worker when its current
+// task has run longer than TaskTimeout, reading the task's start from the
+// worker's status block (no message is sent).
+func (g *gen) watch() {
+	defer close(g.watchDone)
+	limit := g.s.p.cfg.TaskTimeout
+	timer := time.NewTimer(time.Hour)
+	timer.Stop()
+	defer timer.Stop()
+	for {
+		g.mu.Lock()
+		busy := len(g.fifo) > 0
+		g.mu.Unlock()
+		if !busy {
+			select {
+			case <-g.watchKick:
+				continue
+			case <-g.quit:
+				return
+			}
+		}
+		wait := limit
+		if st := g.h.Status(); st.State == status.Busy && !st.TaskStarted.IsZero() {
+			if st.TaskElapsed >= limit {
+				if g.expire(st) {
+					return
+				}
+				wait = time.Millisecond // not sure yet which message: look again soon
+			} else {
+				wait = limit - st.TaskElapsed
+			}
+		}
+		timer.Reset(wait)
+		select {
+		case <-timer.C:
+		case <-g.quit:
+			return
+		}
+	}
+}
+
+// expire kills the worker over the message it has run for too long, once
+// sure which one it is: the worker has completed st.Tasks task messages, so
+// it runs the one with that sequence number.
+func (g *gen) expire(st status.Snapshot) bool {
+	limit := g.s.p.cfg.TaskTimeout
+	st2 := g.h.Status()
+	if st2.State != status.Busy || st2.Tasks != st.Tasks || st2.TaskElapsed < limit {
+		return false
+	}
+	g.mu.Lock()
+	if len(g.fifo) == 0 || st.Tasks < g.fifo[0].seq || st.Tasks-g.fifo[0].seq >= uint64(len(g.fifo)) {
+		g.mu.Unlock()
+		return false
+	}
+	g.timedOut = g.fifo[st.Tasks-g.fifo[0].seq]
+	g.killed = "task timeout"
+	g.mu.Unlock()
+	g.h.Terminate()
+	g.markDead(nil)
+	return true
+}
+
+// snapshot returns the worker's status, with the user's function name and
+// item counts for batches.
+func (g *gen) snapshot() status.Snapshot {
+	// The pool's counters first: they never exceed what the worker counted.
+	msgs, items := g.framedMsgs.Load(), g.framedItems.Load()
+	errs, panics := g.itemErrs.Load(), g.itemPanics.Load()
+	snap := g.h.Status()
+	if snap.Func == batchFunc {
+		snap.Func = g.fn.Load().name
+	}
+	if snap.Tasks >= msgs {
+		snap.Tasks += items - msgs
+	}
+	snap.Errors += errs
+	snap.Panics += panics
+	return snap
+}

@@ -1,0 +1,144 @@
+package pool
+
+import (
+	"context"
+	"math"
+	"sync"
+	"sync/atomic"
+)
+
+// group is the sink of one Map, Stream or Unordered call. Its tasks come
+// back through finish from the pool's goroutines; the caller's goroutine
+// feeds new tasks and collects ended ones. There are no goroutines of its
+// own: a caller that stops simply drops it (abandon).
+type group struct {
+	p     *Pool
+	mu    sync.Mutex // guards done
+	done  []*task
+	wake  chan struct{} // 1-buffered: done is not empty
+	stop  atomic.Bool   // the caller has gone: skip every task not yet sent
+	limit atomic.Int64  // skip tasks with a higher index (Map after a failure)
+
+	// Used by the caller's goroutine only.
+	free  []*task // ended tasks for reuse
+	spare []*task // the other half of done's double buffer
+	batch []*task // tasks to push together
+
+	outstanding int // fed and not yet retired by the caller
+	outBytes    int // their input bytes
+	window      int // bound of outstanding
+	minWindow   int // at least this many whatever their size
+	windowBytes int // bound of outBytes once minWindow is reached
+}
+
+func newGroup(p *Pool) *group {
+	g := &group{p: p, wake: make(chan struct{}, 1)}
+	g.limit.Store(math.MaxInt64)
+	n := p.cfg.Workers * p.cfg.MaxInFlight
+	g.minWindow = n
+	g.window = n * 64
+	g.windowBytes = n * maxBatchBytes
+	return g
+}
+
+func (g *group) finish(ts []*task) {
+	g.mu.Lock()
+	g.done = append(g.done, ts...)
+	g.mu.Unlock()
+	signal(g.wake)
+}
+
+func (g *group) skip(t *task) bool {
+	return g.stop.Load() || int64(t.idx) > g.limit.Load()
+}
+
+// full reports whether the window is full: no more tasks may be fed.
+func (g *group) full() bool {
+	return g.outstanding >= g.window || (g.outstanding >= g.minWindow && g.outBytes >= g.windowBytes)
+}
+
+// task returns a task for item idx.
+func (g *group) task(idx int, in []byte) *task {
+	var t *task
+	if n := len(g.free); n > 0 {
+		t = g.free[n-1]
+		g.free = g.free[:n-1]
+	} else {
+		t = new(task)
+	}
+	*t = task{in: in, idx: idx, snk: g}
+	g.outstanding++
+	g.outBytes += len(in)
+	return t
+}
+
+// retire accounts for an ended task the caller is done with and keeps it
+// for reuse.
+func (g *group) retire(t *task) {
+	g.outstanding--
+	g.outBytes -= len(t.in)
+	*t = task{}
+	g.free = append(g.free, t)
+}
+
+// feed queues t (with the tasks queued by earlier calls when flush is
+// false, pushing them together). A task the pool refuses ends at once
+// with the error.
+func (g *group) feed(t *task, flush bool) {
+	if t != nil {
+		g.batch = append(g.batch, t)
+	}
+	if len(g.batch) == 0 || (!flush && len(g.batch) < pushChunk) {
+		return
+	}
+	if err := g.p.push(g.batch); err != nil {
+		for _, t := range g.batch {
+			t.err = err
+		}
+		g.finish(g.batch)
+	}
+	clear(g.batch)
+	g.batch = g.batch[:0]
+}
+
+// pushChunk is how many tasks Map pushes at once.
+const pushChunk = 64
+
+// collect returns the tasks ended since the last call, waiting for one if
+// need be (block) until ctx ends. The slice is valid until the next call.
+func (g *group) collect(ctx context.Context, block bool) ([]*task, error) {
+	for {
+		g.mu.Lock()
+		if len(g.done) > 0 {
+			ts := g.done
+			g.done = g.spare[:0]
+			g.spare = ts
+			g.mu.Unlock()
+			return ts, nil
+		}
+		g.mu.Unlock()
+		if !block {
+			return nil, nil
+		}
+		select {
+		case <-g.wake:
+		case <-ctx.Done():
+			return nil, ctx.Err()
+		}
+	}
+}
+
+// abandon drops what is left: queued tasks are removed, and tasks in
+// flight end unseen.
+func (g *group) abandon() {
+	g.stop.Store(true)
+	g.p.ended(int64(g.p.q.purge(func(t *task) bool { return t.snk == g })))
+}
+
+// cut skips the queued tasks with an index above limit, which have not run.
+func (g *group) cut(limit int) {
+	g.limit.Store(int64(limit))
+	n := g.p.q.purge(func(t *task) bool { return t.snk == g && t.idx > limit })
+	g.p.ended(int64(n))
+	g.outstanding -= n // their bytes no longer matter: no more feeding
+}

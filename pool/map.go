@@ -1,0 +1,217 @@
+package pool
+
+import (
+	"context"
+	"iter"
+)
+
+// Result is one item's outcome in Stream and Unordered.
+type Result struct {
+	Index int    // the item's position in the input
+	Out   []byte // the function's result; nil when Err is set
+	Err   error  // the item's error
+}
+
+// Map runs the pool's function on every item and returns the results in
+// input order. On failure it returns a *ItemError for the failing item with
+// the lowest index (every item before it succeeded): it stops dispatching
+// the items after it and returns once the work in flight has drained. An
+// empty input returns an empty result at once. When ctx ends, Map stops
+// dispatching and returns ctx.Err() at once; work in flight finishes unseen.
+//
+// Map queues a bounded window of items at a time, so other callers' work
+// is not stuck behind a long Map.
+func (p *Pool) Map(ctx context.Context, ins [][]byte) ([][]byte, error) {
+	if len(ins) == 0 {
+		return [][]byte{}, nil
+	}
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	g := newGroup(p)
+	defer g.abandon()
+	outs := make([][]byte, len(ins))
+	fed := 0
+	failed := -1
+	var failErr error
+	for {
+		for fed < len(ins) && failed < 0 && !g.full() {
+			g.feed(g.task(fed, ins[fed]), false)
+			fed++
+		}
+		g.feed(nil, true)
+		if g.outstanding == 0 {
+			break
+		}
+		ts, err := g.collect(ctx, true)
+		if err != nil {
+			return nil, err
+		}
+		for _, t := range ts {
+			switch {
+			case t.err == errSkipped:
+			case t.err != nil:
+				if failed < 0 || t.idx < failed {
+					failed, failErr = t.idx, t.err
+					g.cut(failed)
+				}
+			case failed < 0 || t.idx < failed:
+				outs[t.idx] = t.out
+			}
+			g.retire(t)
+		}
+	}
+	if failed >= 0 {
+		return nil, &ItemError{Index: failed, Err: failErr}
+	}
+	return outs, nil
+}
+
+// Stream runs the pool's function on the items of ins, read lazily, and
+// yields the results in input order. Memory stays bounded whatever the
+// input's length: at most a window of items (about Workers * MaxInFlight,
+// more when items are small enough to batch) is read ahead of the oldest
+// result not yet yielded, so a slow item holds back further reading rather
+// than growing the reorder buffer. An item's failure is its Result's Err;
+// the stream goes on. Breaking out of the loop drops the work not yet sent
+// and leaks nothing. When ctx ends, Stream yields a last Result with
+// ctx.Err() and the index of the first item not yielded, and stops.
+func (p *Pool) Stream(ctx context.Context, ins iter.Seq[[]byte]) iter.Seq[Result] {
+	return func(yield func(Result) bool) {
+		g := newGroup(p)
+		defer g.abandon()
+		ready := make([]*task, g.window) // the reorder buffer, by index modulo window
+		next, fed := 0, 0
+		// drain yields what is in order; false when the caller stopped.
+		drain := func(ts []*task) bool {
+			for _, t := range ts {
+				ready[t.idx%len(ready)] = t
+			}
+			for {
+				t := ready[next%len(ready)]
+				if t == nil || t.idx != next {
+					return true
+				}
+				ready[next%len(ready)] = nil
+				r := Result{Index: t.idx, Out: t.out, Err: t.err}
+				g.retire(t)
+				next++
+				if !yield(r) {
+					return false
+				}
+			}
+		}
+		wait := func(block bool) (bool, error) {
+			ts, err := g.collect(ctx, block)
+			if err != nil {
+				return false, err
+			}
+			return drain(ts), nil
+		}
+		stopped := false
+		var ctxErr error
+		for in := range ins {
+			if ctxErr = ctx.Err(); ctxErr != nil {
+				break
+			}
+			g.feed(g.task(fed, in), true)
+			fed++
+			block := false
+			for {
+				// Reorder distance: fed - next < window.
+				block = g.full() || fed-next >= len(ready)
+				ok, err := wait(block)
+				if err != nil {
+					ctxErr = err
+					break
+				}
+				if !ok {
+					stopped = true
+					break
+				}
+				if !block {
+					break
+				}
+			}
+			if stopped || ctxErr != nil {
+				break
+			}
+		}
+		for !stopped && ctxErr == nil && next < fed {
+			ok, err := wait(true)
+			if err != nil {
+				ctxErr = err
+			} else if !ok {
+				stopped = true
+			}
+		}
+		if !stopped && ctxErr != nil {
+			yield(Result{Index: next, Err: ctxErr})
+		}
+	}
+}
+
+// Unordered is Stream with the results yielded as they finish, not in
+// input order; at most a window of items is in flight. When ctx ends, it
+// yields a last Result with ctx.Err() and Index -1, and stops.
+func (p *Pool) Unordered(ctx context.Context, ins iter.Seq[[]byte]) iter.Seq[Result] {
+	return func(yield func(Result) bool) {
+		g := newGroup(p)
+		defer g.abandon()
+		fed, got := 0, 0
+		wait := func(block bool) (bool, error) {
+			ts, err := g.collect(ctx, block)
+			if err != nil {
+				return false, err
+			}
+			for i, t := range ts {
+				r := Result{Index: t.idx, Out: t.out, Err: t.err}
+				g.retire(t)
+				got++
+				if !yield(r) {
+					clear(ts[i+1:]) // dropped: their group is abandoned
+					return false, nil
+				}
+			}
+			return true, nil
+		}
+		stopped := false
+		var ctxErr error
+		for in := range ins {
+			if ctxErr = ctx.Err(); ctxErr != nil {
+				break
+			}
+			g.feed(g.task(fed, in), true)
+			fed++
+			for {
+				block := g.full()
+				ok, err := wait(block)
+				if err != nil {
+					ctxErr = err
+					break
+				}
+				if !ok {
+					stopped = true
+					break
+				}
+				if !block {
+					break
+				}
+			}
+			if stopped || ctxErr != nil {
+				break
+			}
+		}
+		for !stopped && ctxErr == nil && got < fed {
+			ok, err := wait(true)
+			if err != nil {
+				ctxErr = err
+			} else if !ok {
+				stopped = true
+			}
+		}
+		if !stopped && ctxErr != nil {
+			yield(Result{Index: -1, Err: ctxErr})
+		}
+	}
+}
