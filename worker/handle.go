@@ -193,7 +193,7 @@ func (h *Handle) SetFunc(ctx context.Context, name string, static []byte) error 
 }
 
 func (h *Handle) wait(ctx context.Context, c *call) ([]byte, error) {
-	h.await(c)
+	h.await(ctx, c)
 	select {
 	case <-c.ready:
 	case <-ctx.Done():
@@ -348,8 +348,11 @@ func (h *Handle) push(ctx context.Context) error {
 			h.leftover = false
 			return nil
 		}
-		free := h.req.Free()
-		ready := func() bool { return h.req.Free() > free || h.exited.Load() }
+		// Wait for more room than we see now, or for an empty ring: the
+		// worker may have freed room after PushMessage gave up and before
+		// this Free, and if it has drained the ring it frees no more.
+		free, capacity := h.req.Free(), h.reqRing.Capacity()
+		ready := func() bool { f := h.req.Free(); return f > free || f == capacity || h.exited.Load() }
 		if err := h.sendSpin.Sleep(ctx, h.roomBell, h.reqRing.ProducerWaiting(), ready); err != nil {
 			return err
 		}

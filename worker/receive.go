@@ -83,10 +83,14 @@ func (h *Handle) drain() error {
 	}
 }
 
-// await spins for up to the spin budget until c is done, reading the
-// response ring itself whenever no one else does. If c is still waiting
-// after that, it hands the reading over to the receiver goroutine.
-func (h *Handle) await(c *call) {
+// await waits until c is done or ctx ends. It spins for up to the spin
+// budget, reading the response ring itself whenever no one else does; then,
+// if no one else reads the ring, it sleeps on the result doorbell as the
+// reader, so the worker's ring wakes this goroutine directly, with no
+// hand-off. If someone else reads the ring, they deliver c's result. On
+// leaving, it hands the reading of results still pending to the receiver
+// goroutine.
+func (h *Handle) await(ctx context.Context, c *call) {
 	if h.spin > 0 {
 		start := time.Now()
 		for i := 1; c.state.Load() == callWaiting; i++ {
@@ -107,11 +111,26 @@ func (h *Handle) await(c *call) {
 				runtime.Gosched()
 			}
 		}
-		if c.state.Load() != callWaiting {
-			return
-		}
 	}
-	h.kick()
+	if c.state.Load() == callWaiting && h.rxMu.TryLock() {
+		ready := func() bool { return h.resp.Ready() || c.state.Load() != callWaiting || h.exited.Load() }
+		for {
+			if err := h.drain(); err != nil {
+				h.corrupted(err)
+				break
+			}
+			if c.state.Load() != callWaiting || h.exited.Load() {
+				break
+			}
+			if err := wake.Sleep(ctx, h.resultBell, h.respRing.ConsumerWaiting(), ready, 0); err != nil {
+				break // ctx ended: the caller abandons c
+			}
+		}
+		h.rxMu.Unlock()
+	}
+	if h.hasPending() {
+		h.kick()
+	}
 }
 
 // kick wakes the receiver goroutine to read results nobody polls for.
