@@ -52,7 +52,13 @@ func (c *Consumer) enter() error {
 	if !c.guard.CompareAndSwap(0, 1) {
 		return errConcurrent
 	}
-	return c.err
+	if c.err != nil {
+		// Sticky: refuse the call, but leave the guard open so that the next
+		// call gets the same error rather than errConcurrent.
+		c.guard.Store(0)
+		return c.err
+	}
+	return nil
 }
 
 func (c *Consumer) leave() { c.guard.Store(0) }
@@ -69,8 +75,9 @@ func (c *Consumer) available() (uint64, error) {
 		return c.tailCache - c.head, nil
 	}
 	tail := c.r.tail.Load() // read once: acquire, pairs with the producer's publish
-	if d := tail - c.head; d > uint64(len(c.r.data)) || tail%8 != 0 {
-		return 0, c.fail(c.head, "producer tail %d is not 8-aligned within a capacity above head %d", tail, c.head)
+	if d := tail - c.head; d > uint64(len(c.r.data)) || (tail|c.head)%8 != 0 {
+		// c.head is checked too: it came from the region when c was created.
+		return 0, c.fail(c.head, "producer tail %d and head %d are not 8-aligned with the tail at most a capacity above", tail, c.head)
 	}
 	c.tailCache = tail
 	return tail - c.head, nil

@@ -47,7 +47,13 @@ func (p *Producer) enter() error {
 	if !p.guard.CompareAndSwap(0, 1) {
 		return errConcurrent
 	}
-	return p.err
+	if p.err != nil {
+		// Sticky: refuse the call, but leave the guard open so that the next
+		// call gets the same error rather than errConcurrent.
+		p.guard.Store(0)
+		return p.err
+	}
+	return nil
 }
 
 func (p *Producer) leave() { p.guard.Store(0) }

@@ -116,15 +116,26 @@ func (r *Ring) ConsumerWaiting() *atomic.Uint32 { return r.consumerWaiting }
 // waiting for room; the consumer's side wakes it.
 func (r *Ring) ProducerWaiting() *atomic.Uint32 { return r.producerWaiting }
 
-// Producer returns the ring's producer end. Call it once per process.
+// Producer returns the ring's producer end. Call it once per process. If the
+// indices in the region are no longer valid (the peer changed them since
+// Init or Attach), every call on the producer returns a *CorruptError.
 func (r *Ring) Producer() *Producer {
-	return &Producer{r: r, tail: r.tail.Load(), headCache: r.head.Load()}
+	tail, head := r.tail.Load(), r.head.Load() // read once each
+	p := &Producer{r: r, tail: tail, headCache: head}
+	if tail-head > uint64(len(r.data)) || (tail|head)%8 != 0 {
+		// The peer changed the indices since Init or Attach checked them.
+		p.err = corrupt(tail, "indices head %d tail %d are not 8-aligned at most a capacity apart", head, tail)
+	}
+	return p
 }
 
 // Consumer returns the ring's consumer end. maxMessage bounds the size of a
 // reassembled message: a fragmented message announcing more is corrupt.
 func (r *Ring) Consumer(maxMessage int) *Consumer {
-	return &Consumer{r: r, head: r.head.Load(), maxMessage: uint64(max(maxMessage, 0))}
+	head := r.head.Load()
+	// tailCache starts at head: nothing is known to be published yet, so the
+	// first read re-loads and checks the tail.
+	return &Consumer{r: r, head: head, tailCache: head, maxMessage: uint64(max(maxMessage, 0))}
 }
 
 func align8(n uint64) uint64 { return (n + 7) &^ 7 }

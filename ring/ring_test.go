@@ -16,7 +16,7 @@ import (
 	"github.com/shmpool/shmpool/ring"
 )
 
-func TestMain(m *testing.M) { testutil.Main(m, nil) }
+func TestMain(m *testing.M) { testutil.Main(m, helpers) }
 
 // newRing returns a producer and consumer over a fresh heap region.
 func newRing(tb testing.TB, capacity int) (*ring.Ring, *ring.Producer, *ring.Consumer) {
