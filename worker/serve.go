@@ -303,8 +303,11 @@ func (s *server) respond(kind proto.Kind, id uint64, payload []byte) {
 		if done {
 			return
 		}
-		free := s.resp.Free()
-		ready := func() bool { return s.resp.Free() > free }
+		// Wait for more room than we see now, or for an empty ring: the
+		// parent may have freed room after PushMessage gave up and before
+		// this Free, and if it has drained the ring it frees no more.
+		free, capacity := s.resp.Free(), s.respRing.Capacity()
+		ready := func() bool { f := s.resp.Free(); return f > free || f == capacity }
 		if err := s.spin.Sleep(context.Background(), s.workerBell, s.respRing.ProducerWaiting(), ready); err != nil {
 			os.Exit(s.corrupt(err))
 		}
