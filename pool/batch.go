@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"runtime/debug"
 	"sync"
+	"time"
 
 	"github.com/shmpool/shmpool/worker"
 )
@@ -30,9 +31,11 @@ import (
 //
 // Response frame (worker to parent):
 //
-//	count x (tag uint32 | len uint32 | bytes)
+//	elapsed uint64 | count x (tag uint32 | len uint32 | bytes)
 //
-// where tag is tagOK (bytes = result), tagError (bytes = message), tagPanic
+// where elapsed is the nanoseconds the worker spent running the items (the
+// pool sizes batches by it)
+// and tag is tagOK (bytes = result), tagError (bytes = message), tagPanic
 // (bytes = len uint32 | message | stack), tagTooLarge (bytes = size
 // uint64: the result alone exceeds MaxPayload) or tagSkipped (len 0: not run
 // because the response would have exceeded MaxPayload; the parent runs it
@@ -55,6 +58,7 @@ const (
 	reqHeader  = 12 // magic and count
 	itemHeader = 4  // request item: len
 	respHeader = 8  // response item: tag and len
+	respPrefix = 8  // response: elapsed
 )
 
 // errBadFrame reports a malformed frame.
@@ -167,7 +171,8 @@ func (b *batcher) run(ctx context.Context, in []byte) ([]byte, error) {
 	if count > len(in)/itemHeader {
 		return nil, fmt.Errorf("pool: batch wrapper: %w", errBadFrame)
 	}
-	out := b.buf[:0]
+	start := time.Now()
+	out := append(b.buf[:0], make([]byte, respPrefix)...)
 	skipping := false
 	for i := range count {
 		if len(in) < itemHeader {
@@ -208,6 +213,7 @@ func (b *batcher) run(ctx context.Context, in []byte) ([]byte, error) {
 			out = appendItem(out, tagOK, res)
 		}
 	}
+	binary.LittleEndian.PutUint64(out, uint64(time.Since(start)))
 	b.buf = out
 	return out, nil
 }
@@ -271,18 +277,23 @@ type itemResult struct {
 }
 
 // parseResponse decodes a response frame of count items, calling fn for
-// each in order. The frame comes from the worker: every length is checked.
-// Results alias resp with their capacity cut, so appending to one never
-// touches the next.
-func parseResponse(resp []byte, count int, fn func(i int, r itemResult)) error {
+// each in order, and returns the worker's time running them. The frame
+// comes from the worker: every length is checked. Results alias resp with
+// their capacity cut, so appending to one never touches the next.
+func parseResponse(resp []byte, count int, fn func(i int, r itemResult)) (time.Duration, error) {
+	if len(resp) < respPrefix {
+		return 0, errBadFrame
+	}
+	elapsed := time.Duration(min(binary.LittleEndian.Uint64(resp), 1<<62))
+	resp = resp[respPrefix:]
 	for i := range count {
 		if len(resp) < respHeader {
-			return errBadFrame
+			return 0, errBadFrame
 		}
 		tag := binary.LittleEndian.Uint32(resp)
 		n := binary.LittleEndian.Uint32(resp[4:])
 		if uint64(n) > uint64(len(resp)-respHeader) {
-			return errBadFrame
+			return 0, errBadFrame
 		}
 		data := resp[respHeader : respHeader+int(n) : respHeader+int(n)]
 		resp = resp[respHeader+int(n):]
@@ -291,29 +302,29 @@ func parseResponse(resp []byte, count int, fn func(i int, r itemResult)) error {
 		case tagOK, tagError:
 		case tagPanic:
 			if len(data) < 4 {
-				return errBadFrame
+				return 0, errBadFrame
 			}
 			m := binary.LittleEndian.Uint32(data)
 			if uint64(m) > uint64(len(data)-4) {
-				return errBadFrame
+				return 0, errBadFrame
 			}
 			r.data, r.stack = data[4:4+m:4+m], data[4+m:]
 		case tagTooLarge:
 			if len(data) != 8 {
-				return errBadFrame
+				return 0, errBadFrame
 			}
 			r.size = binary.LittleEndian.Uint64(data)
 		case tagSkipped:
 			if n != 0 {
-				return errBadFrame
+				return 0, errBadFrame
 			}
 		default:
-			return errBadFrame
+			return 0, errBadFrame
 		}
 		fn(i, r)
 	}
 	if len(resp) != 0 {
-		return errBadFrame
+		return 0, errBadFrame
 	}
-	return nil
+	return elapsed, nil
 }

@@ -55,6 +55,7 @@ func (s *slot) newGen(h *worker.Handle, fn *funcState) *gen {
 	}
 	g.fn.Store(fn)
 	s.inflight.Store(0)
+	s.ready.Store(true)
 	s.appliedGen.Store(fn.gen)
 	s.mu.Lock()
 	s.cur = g
@@ -156,7 +157,7 @@ func (g *gen) receive() {
 			s.headSince.Store(now)
 		}
 		if err == nil {
-			p.observe(took, len(m.tasks))
+			ewma(&p.ewmaMsg, took)
 		}
 		s.signal()
 		g.complete(m, out, err)
@@ -211,7 +212,7 @@ func (g *gen) completeBatch(m *message, out []byte) {
 	name := g.fn.Load().name
 	var rerun []*task
 	var errs, panics uint64
-	perr := parseResponse(out, len(m.tasks), func(i int, r itemResult) {
+	elapsed, perr := parseResponse(out, len(m.tasks), func(i int, r itemResult) {
 		t := m.tasks[i]
 		t.out, t.err = nil, nil
 		switch r.tag {
@@ -238,6 +239,9 @@ func (g *gen) completeBatch(m *message, out []byte) {
 		g.markDead(err)
 		g.victims(m, err)
 		return
+	}
+	if ran := len(m.tasks) - len(rerun); ran > 0 {
+		p.observeItems(int64(elapsed), ran)
 	}
 	g.framedMsgs.Add(1)
 	g.framedItems.Add(uint64(len(m.tasks) - len(rerun)))

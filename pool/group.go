@@ -36,7 +36,7 @@ func newGroup(p *Pool) *group {
 	g.limit.Store(math.MaxInt64)
 	n := p.cfg.Workers * p.cfg.MaxInFlight
 	g.minWindow = n
-	g.window = n * 64
+	g.window = n * maxBatchItems
 	g.windowBytes = n * maxBatchBytes
 	return g
 }

@@ -34,8 +34,9 @@ type Pool struct {
 
 	// Scheduling estimates, in nanoseconds, updated by the receivers
 	// without locking (a lost update does no harm).
-	ewmaMsg  atomic.Int64 // service time of one message
-	ewmaItem atomic.Int64 // service time of one item in a batch
+	ewmaMsg      atomic.Int64 // time from a message becoming the oldest in flight to its result
+	ewmaItem     atomic.Int64 // worker time running one item of a batch
+	itemMeasured atomic.Bool  // ewmaItem holds a measurement
 
 	fn       atomic.Pointer[funcState] // the function every worker must run
 	setMu    sync.Mutex                // serialises SetFunc transactions
@@ -119,8 +120,9 @@ func New(ctx context.Context, cfg Config) (*Pool, error) {
 	}
 	p.live.Store(int32(cfg.Workers))
 	for i, s := range p.slots {
+		g := s.newGen(handles[i], fn) // visible to Status at once
 		p.wg.Add(1)
-		go s.run(handles[i], fn)
+		go s.run(g)
 	}
 	return p, nil
 }
@@ -214,7 +216,7 @@ func (p *Pool) pick(idle []*slot, n int) []*slot {
 				continue
 			}
 			load := s.inflight.Load()
-			if load > 0 && now-s.headSince.Load() > stall {
+			if !s.canTake(load, now, stall) {
 				continue
 			}
 			if best == nil || load < bestLoad {
@@ -245,34 +247,41 @@ const (
 	maxBatchItems = 1024
 	maxBatchBytes = 128 << 10
 	batchTime     = time.Millisecond
-	// initialItemEstimate makes the first batches small (16 items) until
-	// the time an item takes has been measured.
-	initialItemEstimate = batchTime / 16
+	// initialItemEstimate makes the first batches small (2 items) until
+	// the time an item takes has been measured: items may be slow.
+	initialItemEstimate = batchTime / 2
 )
 
 func (p *Pool) stallAfter() int64 {
 	return max(int64(minStall), stallFactor*p.ewmaMsg.Load())
 }
 
-// observe updates the service-time estimates from a message of items that
-// took d nanoseconds, from becoming the oldest in flight to its result.
-func (p *Pool) observe(d int64, items int) {
-	if d <= 0 {
+// observeItems updates the estimate of one item's run time from a batch
+// of items that the worker ran in d nanoseconds.
+// The worker's clock is not skewed by scheduling the way round trips are,
+// so the estimate follows it fast: it takes the first measurement as is,
+// then moves halfway towards each new one.
+func (p *Pool) observeItems(d int64, items int) {
+	sample := max(d/int64(items), 1)
+	if !p.itemMeasured.Swap(true) {
+		p.ewmaItem.Store(sample)
 		return
 	}
-	ewma(&p.ewmaMsg, d)
-	if items > 1 || p.ewmaItem.Load() == int64(initialItemEstimate) {
-		ewma(&p.ewmaItem, d/int64(items))
-	}
+	old := p.ewmaItem.Load()
+	p.ewmaItem.Store(max(old+(sample-old)/2, 1))
 }
 
+// ewma moves an estimate an eighth of the way towards a sample, which
+// first moves at most fourfold (a GC pause or a descheduled worker should
+// not swing it).
 func ewma(v *atomic.Int64, sample int64) {
 	old := v.Load()
-	if old == 0 {
-		v.Store(sample)
+	if old <= 0 {
+		v.Store(max(sample, 1))
 		return
 	}
-	v.Store(old + (sample-old)/8)
+	sample = min(max(sample, old/4), 4*old)
+	v.Store(max(old+(sample-old)/8, 1))
 }
 
 // batchLimit returns how many items the next batch may hold, with queued

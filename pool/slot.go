@@ -21,6 +21,7 @@ type slot struct {
 	idx  int
 	kick chan struct{} // 1-buffered: look at the queue, the function, the pool again
 
+	ready     atomic.Bool  // the dispatcher runs a worker that takes work
 	inflight  atomic.Int32 // messages sent (or being sent) and not yet received
 	headSince atomic.Int64 // p.now() when the oldest message in flight became the oldest
 
@@ -71,8 +72,8 @@ const (
 	youngAge   = time.Second
 )
 
-// run is the slot's goroutine. h is the worker New started.
-func (s *slot) run(h *worker.Handle, fn *funcState) {
+// run is the slot's goroutine. g is the worker New started.
+func (s *slot) run(g *gen) {
 	p := s.p
 	defer p.wg.Done()
 	defer func() {
@@ -83,17 +84,16 @@ func (s *slot) run(h *worker.Handle, fn *funcState) {
 	}()
 	young := 0 // consecutive deaths of young workers
 	for {
-		if h == nil {
-			var err error
-			h, fn, err = s.restart(young)
+		if g == nil {
+			h, fn, err := s.restart(young)
 			if h == nil {
 				if err != nil {
 					s.retire(err)
 				}
 				return
 			}
+			g = s.newGen(h, fn)
 		}
-		g := s.newGen(h, fn)
 		why := s.dispatch(g)
 		s.endGen(g, why)
 		switch why {
@@ -109,7 +109,7 @@ func (s *slot) run(h *worker.Handle, fn *funcState) {
 		} else {
 			young = 0
 		}
-		h = nil
+		g = nil
 	}
 }
 
@@ -169,6 +169,7 @@ func (s *slot) retire(cause error) {
 // dispatch feeds the worker of g until it dies or the pool ends.
 func (s *slot) dispatch(g *gen) exitReason {
 	p := s.p
+	defer s.ready.Store(false)
 	for {
 		if p.terminated.Load() {
 			return exitTerminate
@@ -187,8 +188,13 @@ func (s *slot) dispatch(g *gen) exitReason {
 		if p.closing.Load() && p.pending.Load() == 0 {
 			return exitClose
 		}
-		if s.eligible() {
+		el := s.eligible()
+		dbg("slot %d eligible=%v inflight=%d", s.idx, el, s.inflight.Load())
+		if el {
 			m, skipped := s.take(g)
+			if m != nil {
+				dbg("slot %d took %d", s.idx, len(m.tasks))
+			}
 			p.fail(skipped, errSkipped)
 			if m != nil {
 				s.send(g, m)
@@ -205,15 +211,35 @@ func (s *slot) dispatch(g *gen) exitReason {
 	}
 }
 
-// eligible reports whether the worker may take more work: it has room, and
+// eligible reports whether the worker may take more work now: it has room,
 // it is not stuck on a task that runs much longer than usual (an idle
-// worker should take the work instead).
+// worker should take the work instead), and no other worker that could
+// take work has fewer messages in flight (least-loaded dispatch). A slot
+// that defers is kicked again when one of its messages completes.
 func (s *slot) eligible() bool {
+	p := s.p
 	n := s.inflight.Load()
-	if n >= int32(s.p.cfg.MaxInFlight) {
+	if n == 0 {
+		return true
+	}
+	now, stall := p.now(), p.stallAfter()
+	if !s.canTake(n, now, stall) {
 		return false
 	}
-	return n == 0 || s.p.now()-s.headSince.Load() <= s.p.stallAfter()
+	for _, o := range p.slots {
+		if o != s && o.ready.Load() {
+			if m := o.inflight.Load(); m < n && o.canTake(m, now, stall) {
+				return false
+			}
+		}
+	}
+	return true
+}
+
+// canTake reports whether a worker with n messages in flight has room and
+// does not seem stuck.
+func (s *slot) canTake(n int32, now, stall int64) bool {
+	return n == 0 || (n < int32(s.p.cfg.MaxInFlight) && now-s.headSince.Load() <= stall)
 }
 
 // take takes the next message's worth of tasks from the queue, and the
@@ -364,3 +390,5 @@ func signal(c chan struct{}) {
 	default:
 	}
 }
+
+var dbg = func(string, ...any) {}

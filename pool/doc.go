@@ -1,0 +1,98 @@
+// Package pool implements a pool of worker processes (package worker) with
+// scheduling, backpressure, batching of small items, ordered and unordered
+// maps, retries, respawn and time limits: the Go successor of doctable's
+// WorkerPool.
+//
+// # Design
+//
+// A Pool owns Config.Workers slots. Each slot has one goroutine, its
+// dispatcher, which starts the slot's worker (and replaces it when it dies)
+// and is the only sender into that worker's request ring; a receiver
+// goroutine per worker process takes the results in ring order. Work waits
+// in one FIFO queue shared by all slots:
+//
+//	Do/Submit/Map/Stream/Unordered --push--> queue --take--> dispatcher i --Send--> worker i
+//	                 results <--sink.finish-- receiver i <--Recv-- worker i
+//
+// Scheduling: a dispatcher takes work only while its worker has fewer than
+// MaxInFlight messages in flight (the pipeline depth that hides the round
+// trip), and only while its worker does not seem stuck: once the oldest
+// message in flight has run for more than 8 times the usual service time
+// of a message (at least 1 ms), the worker gets no more work until it
+// answers, so work does not queue behind a slow task while another worker
+// could run it. A push wakes the least loaded waiting dispatcher first.
+// Nobody polls: dispatchers, receivers and callers sleep on channels, and
+// package worker sleeps on eventfd doorbells.
+//
+// Batching: when the function was registered with Register or
+// RegisterFactory (not worker.Register) and small items (up to 8 KiB) are
+// queued, a dispatcher packs up to 1024 of them (128 KiB, and about 1 ms of
+// measured work) into one ring message, and a wrapper in the worker calls
+// the function on each. A batch takes a fair share of the queue (queued
+// items divided by the live workers), so batching happens only when many
+// items wait: a lone Do is sent as is. Each item keeps its own result or
+// error.
+//
+// Faults: a worker that dies (crash, kill, corrupt shared memory) fails the
+// messages in flight on it; each of their tasks goes back to the front of
+// the queue while it has Retries left, else it fails with the worker's
+// *worker.ExitError. The slot starts a replacement at once, or after a
+// backoff (10 ms doubling to 1 s) when its workers keep dying within a
+// second of starting; after 5 consecutive failed starts the slot gives up,
+// and once no slot is left every task fails with an error wrapping
+// ErrNoWorkers that says why. With a TaskTimeout, a watchdog reads the
+// worker's current task start from its status block (no message) and kills
+// the worker when the task runs too long; that task fails with an error
+// wrapping worker.ErrTimeout and is not retried (a task that hung once
+// would most likely hang again, and each try costs a worker and the whole
+// TaskTimeout). The other tasks in flight on that worker run again without
+// counting against Retries; a batch that timed out is split and its items
+// run one by one, so only the item that hangs fails. Every task ends
+// exactly once: with a result, an error, or ErrClosed.
+//
+// Functions: SetFunc switches every worker, and the pool keeps the current
+// function for the workers it starts later.
+//
+// Measured defaults (2 vCPUs, see bench_test.go): MaxInFlight 8. With
+// batching, 2 to 16 messages in flight gave the same throughput within the
+// noise; without batching (64 KiB items, or functions registered with
+// worker.Register) 8 to 16 in flight were best and 2 about a third slower.
+//
+// # Concurrency
+//
+// A Pool is safe for concurrent use by multiple goroutines, and so is a
+// Future. Close and Terminate may be called any number of times, from any
+// goroutine, in any order; Terminate cuts a blocked Close short. The
+// iterators of Stream and Unordered run the whole pipeline on the ranging
+// goroutine (the pool's own goroutines only deliver results): breaking out
+// of the loop drops the work not yet sent, and nothing keeps running for
+// it. Items must not be modified until their result has been returned.
+//
+// # Caveats
+//
+// Results of a batch share one allocation: a result of Map, Stream or
+// Unordered can keep the results of up to 1023 neighbours reachable. Their
+// capacity is cut, so appending to one never writes into another.
+//
+// A batch whose results together exceed Config.Worker.MaxPayload is cut
+// short in the worker, and the items left out run again one by one; an
+// item whose result did not fit may so run to completion twice.
+//
+// With batching, the status block of a worker counts messages; Pool.Status
+// corrects Tasks and Errors to items once a batch's result has reached the
+// pool, but Busy covers whole batches and BytesIn and BytesOut include the
+// framing.
+//
+// Only functions registered through this package are batched: package
+// worker does not expose its registry, which the wrapper in the worker
+// needs to build the function by name.
+//
+// Submit and Do never block: their queue is unbounded. Map, Stream and
+// Unordered queue a bounded window at a time.
+//
+// A task that ran on a worker which then died may have run to completion
+// there (its result lost), and runs again if Retries allow: with Retries,
+// functions should be safe to repeat.
+//
+// Linux only, like package worker.
+package pool

@@ -1,0 +1,4 @@
+package pool
+
+// Debug exposes internals to the black-box tests.
+func Debug(p *Pool) string { return p.DebugMsgs() }
