@@ -55,8 +55,13 @@ func (h *Handle) startError(ctx context.Context, err error) error {
 	case errors.Is(err, ErrUnknownFunc) || errors.As(err, new(*RemoteError)):
 		return fmt.Errorf("worker: start %q: %w", h.cfg.Func, err)
 	case !h.hello.Load():
-		return fmt.Errorf("worker: start: process %d did not say hello within %v (%w): does the binary call worker.Main() first thing in main (or TestMain)? Is Config.Path the right binary? stderr: %q",
-			h.pid, h.cfg.StartTimeout, errors.Join(ErrTimeout, err), h.stderr.String())
+		// The process exited without a hello, or the start timeout passed.
+		what, cause := "exited without saying hello", err
+		if !errors.Is(err, ErrExited) {
+			what, cause = fmt.Sprintf("did not say hello within %v", h.cfg.StartTimeout), errors.Join(ErrTimeout, err)
+		}
+		return fmt.Errorf("worker: start: process %d %s (%w): does the binary call worker.Main() first thing in main (or TestMain)? Is Config.Path the right binary? stderr: %q",
+			h.pid, what, cause, h.stderr.String())
 	}
 	return fmt.Errorf("worker: start: %w", err)
 }
