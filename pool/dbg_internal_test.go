@@ -9,6 +9,8 @@ import (
 func init() {
 	if os.Getenv("POOL_DEBUG") != "" {
 		t0 := time.Now()
-		dbg = func(f string, a ...any) { fmt.Fprintf(os.Stderr, "%8d "+f+"\n", append([]any{time.Since(t0).Microseconds()}, a...)...) }
+		dbg = func(f string, a ...any) {
+			fmt.Fprintf(os.Stderr, "%8d "+f+"\n", append([]any{time.Since(t0).Microseconds()}, a...)...)
+		}
 	}
 }

@@ -30,6 +30,10 @@ type gen struct {
 	stopped  bool       // the dispatcher sends no more: the receiver may end
 	killed   string     // why we killed the worker for no fault of its tasks
 	timedOut *message   // the message the watchdog killed the worker over
+	// The message the worker was running when it died, read from its
+	// status block once it is dead.
+	culpritKnown, hasCulprit bool
+	culprit                  uint64
 
 	recvKick  chan struct{} // 1-buffered: the fifo grew, or stopped was set
 	recvDone  chan struct{}
@@ -272,14 +276,29 @@ func containsTask(ts []*task, t *task) bool {
 }
 
 // victims ends or requeues the tasks of a message lost with its worker.
+//
+// Only the message the worker was running when it died (its status block
+// says which) used up a try: the messages behind it in the ring never
+// started, and run again for free. A batch that was running is split, its
+// items run again alone for free, and whichever item kills a worker on its
+// own then uses up its tries. Free runs are bounded (maxFreeRuns), in case
+// the status block cannot be trusted.
 func (g *gen) victims(m *message, err error) {
 	p := g.s.p
 	g.mu.Lock()
+	if !g.culpritKnown {
+		g.culpritKnown = true
+		if st := g.h.Status(); !st.TaskStarted.IsZero() { // State says Exited by now
+			g.culprit, g.hasCulprit = st.Tasks, true
+		}
+	}
 	killed, timedOut := g.killed, g.timedOut == m
+	running := g.hasCulprit && g.culprit == m.seq
 	g.mu.Unlock()
 	var again, failed []*task
 	for _, t := range m.tasks {
 		t.out = nil
+		free := killed != "" || !running || len(m.tasks) > 1
 		switch {
 		case p.terminated.Load():
 			t.err = ErrClosed
@@ -287,15 +306,13 @@ func (g *gen) victims(m *message, err error) {
 		case timedOut && len(m.tasks) == 1:
 			t.err = g.timeoutErr()
 			failed = append(failed, t)
-		case timedOut:
-			// One of the batch hung: run each alone to find which.
-			t.single = true
-			again = append(again, t)
-		case killed != "":
-			again = append(again, t)
 		case t.snk.skip(t):
 			t.err = errSkipped
 			failed = append(failed, t)
+		case free && t.freeRuns < maxFreeRuns:
+			t.freeRuns++
+			t.single = t.single || (running && len(m.tasks) > 1)
+			again = append(again, t)
 		case t.tries < p.cfg.Retries:
 			t.tries++
 			again = append(again, t)
@@ -307,6 +324,9 @@ func (g *gen) victims(m *message, err error) {
 	p.end(failed)
 	p.requeue(again)
 }
+
+// maxFreeRuns bounds how often a task runs again without using up a try.
+const maxFreeRuns = 16
 
 func (g *gen) timeoutErr() error {
 	return fmt.Errorf("pool: task ran longer than TaskTimeout %v; worker process %d was killed: %w",

@@ -74,7 +74,9 @@ func init() {
 			return nil, errors.New("static data says bad")
 		}
 		p := append([]byte(nil), static...)
-		return func(_ context.Context, in []byte) ([]byte, error) { return append(append([]byte(nil), p...), in...), nil }, nil
+		return func(_ context.Context, in []byte) ([]byte, error) {
+			return append(append([]byte(nil), p...), in...), nil
+		}, nil
 	})
 	// count appends "<input> <pid>\n" to the file named by its static data
 	// once it has computed its result, so each line is a run to

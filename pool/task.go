@@ -10,10 +10,11 @@ type task struct {
 	out []byte
 	err error
 
-	idx    int  // the item's index in its Map, Stream or Unordered call
-	tries  int  // runs lost to a worker that died, counted against Retries
-	single bool // never batch it again (its batch timed out or overflowed)
-	snk    sink
+	idx      int  // the item's index in its Map, Stream or Unordered call
+	tries    int  // runs lost to a worker that died, counted against Retries
+	freeRuns int  // runs lost for no fault of the task (see gen.victims)
+	single   bool // never batch it again (its batch timed out or overflowed)
+	snk      sink
 }
 
 // sink is where tasks end: a Future, or the group of a Map, Stream or
