@@ -6,6 +6,7 @@ import (
 	"errors"
 	"os"
 	"strconv"
+	"sync"
 	"testing"
 	"time"
 
@@ -306,6 +307,88 @@ func TestExitErrorMessage(t *testing.T) {
 			assert.Equal(t, tt.want, tt.err.Error())
 			assert.ErrorIs(t, tt.err, worker.ErrExited)
 			assert.True(t, errors.Is(error(tt.err), worker.ErrExited))
+		})
+	}
+}
+
+// TestCancelledSendMidMessage cancels a Send whose message is partly in the
+// ring: the rest must still go in before anything else (it is finished by
+// the next call), its result is dropped, and every later call gets its own
+// answer.
+func TestCancelledSendMidMessage(t *testing.T) {
+	for _, sp := range spins {
+		t.Run(sp.name, func(t *testing.T) {
+			h := start(t, worker.Config{Func: "sleep", RingSize: 64 << 10, Spin: sp.spin})
+			ctx := context.Background()
+			// The worker holds "300ms" in the ring while it sleeps, so the
+			// 200 KiB message below only partly fits.
+			require.NoError(t, h.Send(ctx, []byte("300ms")))
+			eventually(t, "the worker runs the task", func() bool { return h.Status().State == status.Busy })
+			tctx, cancel := context.WithTimeout(ctx, 30*time.Millisecond)
+			err := h.Send(tctx, bytes.Repeat([]byte{'z'}, 200<<10))
+			cancel()
+			require.ErrorIs(t, err, context.DeadlineExceeded)
+
+			tctx, cancel = context.WithTimeout(ctx, 30*time.Millisecond)
+			_, err = h.Execute(tctx, bytes.Repeat([]byte{'y'}, 200<<10))
+			cancel()
+			require.ErrorIs(t, err, context.DeadlineExceeded, "an Execute cancelled mid-message too")
+
+			out, err := h.Execute(ctx, []byte("1ms"))
+			require.NoError(t, err)
+			assert.Equal(t, "1ms", string(out))
+			out, err = h.Recv(ctx)
+			require.NoError(t, err)
+			assert.Equal(t, "300ms", string(out))
+			_, err = h.Recv(ctx)
+			require.ErrorIs(t, err, worker.ErrNoSend, "the cancelled Send's result is dropped")
+
+			s := h.Status()
+			// Whichever of the cancelled messages reached the worker ran
+			// (and failed: they are not durations); the rest was never sent.
+			assert.GreaterOrEqual(t, s.Tasks, uint64(3))
+			assert.Equal(t, s.Tasks-2, s.Errors)
+			require.NoError(t, h.Close())
+		})
+	}
+}
+
+// TestStatusDuringStop reads Status from other goroutines while the worker
+// is closed or terminated: the segment is unmapped under them, which must
+// never fault, and the last reading stays available.
+func TestStatusDuringStop(t *testing.T) {
+	for _, stop := range []struct {
+		name string
+		fn   func(*worker.Handle) error
+	}{{"Close", (*worker.Handle).Close}, {"Terminate", (*worker.Handle).Terminate}} {
+		t.Run(stop.name, func(t *testing.T) {
+			h := start(t, worker.Config{Func: "echo"})
+			_, err := h.Execute(context.Background(), []byte("x"))
+			require.NoError(t, err)
+			done := make(chan struct{})
+			var wg sync.WaitGroup
+			for range 4 {
+				wg.Add(1)
+				go func() {
+					defer wg.Done()
+					for {
+						s := h.Status()
+						if s.Tasks != 1 {
+							t.Errorf("Tasks = %d during %s", s.Tasks, stop.name)
+							return
+						}
+						select {
+						case <-done:
+							return
+						default:
+						}
+					}
+				}()
+			}
+			require.NoError(t, stop.fn(h))
+			close(done)
+			wg.Wait()
+			assert.Equal(t, status.Exited, h.Status().State)
 		})
 	}
 }
