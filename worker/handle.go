@@ -299,6 +299,9 @@ func (h *Handle) send(ctx context.Context, c *call, payload []byte) error {
 		}
 		h.pendMu.Unlock()
 		putCall(c)
+		if async {
+			h.signalRecv() // a Recv waiting for this Send must look again
+		}
 		return err
 	}
 	// The worker will answer c: leave it to the receiver, which drops the
@@ -308,6 +311,9 @@ func (h *Handle) send(ctx context.Context, c *call, payload []byte) error {
 		h.asyncOut--
 	}
 	h.pendMu.Unlock()
+	if async {
+		h.signalRecv() // a Recv waiting for this Send must look again
+	}
 	return err
 }
 

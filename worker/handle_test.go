@@ -12,6 +12,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/shmpool/shmpool/internal/testutil"
+	"github.com/shmpool/shmpool/status"
 	"github.com/shmpool/shmpool/worker"
 )
 
@@ -310,4 +311,38 @@ func TestStartWithStaticData(t *testing.T) {
 	out, err := h.Execute(context.Background(), []byte("in"))
 	require.NoError(t, err)
 	assert.Equal(t, "static:in", string(out))
+}
+
+// TestRecvDuringAFailingSend calls Recv while the only Send in progress
+// fails (its context ends while the ring is full): Recv must then report
+// that no Send is outstanding instead of waiting for ever.
+func TestRecvDuringAFailingSend(t *testing.T) {
+	h := start(t, worker.Config{Func: "block", RingSize: 64 << 10, Spin: -1})
+	// Three 20 KiB Executes fill the ring; the worker never finishes the
+	// first, so they wait until the handle is terminated.
+	for range 3 {
+		go h.Execute(context.Background(), make([]byte, 20<<10))
+	}
+	eventually(t, "the worker runs a task", func() bool { return h.Status().State == status.Busy })
+
+	sendErr := make(chan error, 1)
+	go func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 300*time.Millisecond)
+		defer cancel()
+		sendErr <- h.Send(ctx, make([]byte, 20<<10))
+	}()
+	time.Sleep(100 * time.Millisecond) // Recv while the Send waits for room
+	recvErr := make(chan error, 1)
+	go func() {
+		_, err := h.Recv(context.Background())
+		recvErr <- err
+	}()
+	require.ErrorIs(t, <-sendErr, context.DeadlineExceeded)
+	select {
+	case err := <-recvErr:
+		require.ErrorIs(t, err, worker.ErrNoSend)
+	case <-time.After(liveBound):
+		t.Fatal("Recv waits for a Send that failed")
+	}
+	require.NoError(t, h.Terminate())
 }
