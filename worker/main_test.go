@@ -72,6 +72,19 @@ func init() {
 		time.Sleep(time.Hour)
 		return nil, nil
 	})
+	// env returns the worker's value of the environment variable named by in.
+	worker.Register("env", func(_ context.Context, in []byte) ([]byte, error) {
+		return []byte(os.Getenv(string(in))), nil
+	})
+	// stderr writes its input to the worker's standard error.
+	worker.Register("stderr", func(_ context.Context, in []byte) ([]byte, error) {
+		_, err := os.Stderr.Write(in)
+		return nil, err
+	})
+	worker.RegisterFactory("factory-panic", func(static []byte) (worker.Func, error) {
+		panic("factory boom: " + string(static))
+	})
+	worker.RegisterFactory("factory-nil", func([]byte) (worker.Func, error) { return nil, nil })
 	worker.RegisterFactory("prefix", func(static []byte) (worker.Func, error) {
 		if string(static) == "bad" {
 			return nil, errors.New("static data says bad")
