@@ -7,6 +7,7 @@ import (
 	"io"
 	"os"
 	"runtime"
+	"runtime/pprof"
 	"strconv"
 	"sync/atomic"
 	"syscall"
@@ -176,6 +177,13 @@ func benchRing() error {
 	if err != nil {
 		return err
 	}
+	if path := os.Getenv(childProfileEnv); path != "" {
+		stop, err := startCPUProfile(path)
+		if err != nil {
+			return err
+		}
+		defer stop()
+	}
 	d, err := attachDuplex(int(args[0]), int(args[1]))
 	if err != nil {
 		return err
@@ -225,6 +233,28 @@ func benchRing() error {
 			return fmt.Errorf("unexpected kind %d", m.Kind)
 		}
 	}
+}
+
+// childProfileEnv names a file the child of BenchmarkRingCrossProcess
+// writes a CPU profile to (the parent's is -cpuprofile); with several
+// sub-benchmarks the last child's profile is what remains:
+//
+//	SHMPOOL_BENCH_CHILD_CPUPROFILE=/tmp/child.prof go test -run='^$' -bench='RingCross.*1MiB' ./ring/
+const childProfileEnv = "SHMPOOL_BENCH_CHILD_CPUPROFILE"
+
+func startCPUProfile(path string) (stop func(), err error) {
+	f, err := os.Create(path)
+	if err != nil {
+		return nil, err
+	}
+	if err := pprof.StartCPUProfile(f); err != nil {
+		f.Close()
+		return nil, err
+	}
+	return func() {
+		pprof.StopCPUProfile()
+		f.Close()
+	}, nil
 }
 
 // BenchmarkPipeCrossProcess is the pipe baseline: the same stream through
