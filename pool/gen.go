@@ -182,8 +182,11 @@ func (g *gen) complete(m *message, out []byte, err error) {
 		t := m.tasks[0]
 		t.out, t.err = out, nil
 		p.end(m.tasks)
+		putMessage(m)
 	case err == nil:
-		g.completeBatch(m, out)
+		if g.completeBatch(m, out) {
+			putMessage(m)
+		}
 	case isDeath(err):
 		g.markDead(err)
 		g.victims(m, err)
@@ -210,8 +213,9 @@ func (g *gen) fixRemote(err error) error {
 	return err
 }
 
-// completeBatch ends the tasks of a batch from its response frame.
-func (g *gen) completeBatch(m *message, out []byte) {
+// completeBatch ends the tasks of a batch from its response frame, and
+// reports whether m may be recycled.
+func (g *gen) completeBatch(m *message, out []byte) bool {
 	p := g.s.p
 	name := g.fn.Load().name
 	var rerun []*task
@@ -242,7 +246,7 @@ func (g *gen) completeBatch(m *message, out []byte) {
 		g.h.Terminate()
 		g.markDead(err)
 		g.victims(m, err)
-		return
+		return false
 	}
 	if ran := len(m.tasks) - len(rerun); ran > 0 {
 		p.observeItems(int64(elapsed), ran)
@@ -253,7 +257,7 @@ func (g *gen) completeBatch(m *message, out []byte) {
 	g.itemPanics.Add(panics)
 	if len(rerun) == 0 {
 		p.end(m.tasks)
-		return
+		return true
 	}
 	done := make([]*task, 0, len(m.tasks)-len(rerun))
 	for _, t := range m.tasks {
@@ -263,6 +267,7 @@ func (g *gen) completeBatch(m *message, out []byte) {
 	}
 	p.end(done)
 	p.requeue(rerun)
+	return true
 }
 
 // containsTask reports whether ts holds t.

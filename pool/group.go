@@ -63,10 +63,19 @@ func (g *group) task(idx int, in []byte) *task {
 	if n := len(g.free); n > 0 {
 		t = g.free[n-1]
 		g.free = g.free[:n-1]
+		// Field by field, skipping pointer writes that change nothing:
+		// each costs a write barrier while the GC runs.
+		t.in, t.idx, t.tries, t.freeRuns, t.single = in, idx, 0, 0, false
+		if t.out != nil {
+			t.out = nil
+		}
+		if t.err != nil {
+			t.err = nil
+		}
 	} else {
-		t = new(task)
+		t = g.p.tasks.get()
+		t.in, t.idx, t.snk = in, idx, g
 	}
-	*t = task{in: in, idx: idx, snk: g}
 	g.outstanding++
 	g.outBytes += len(in)
 	return t
@@ -77,8 +86,7 @@ func (g *group) task(idx int, in []byte) *task {
 func (g *group) retire(t *task) {
 	g.outstanding--
 	g.outBytes -= len(t.in)
-	*t = task{}
-	g.free = append(g.free, t)
+	g.free = append(g.free, t) // cleared when reused: the window bounds what it holds
 }
 
 // feed queues t (with the tasks queued by earlier calls when flush is
@@ -133,6 +141,8 @@ func (g *group) collect(ctx context.Context, block bool) ([]*task, error) {
 func (g *group) abandon() {
 	g.stop.Store(true)
 	g.p.ended(int64(g.p.q.purge(func(t *task) bool { return t.snk == g })))
+	g.p.tasks.put(g.free)
+	g.free = nil
 }
 
 // cut skips the queued tasks with an index above limit, which have not run.

@@ -38,6 +38,8 @@ type Pool struct {
 	ewmaItem     atomic.Int64 // worker time running one item of a batch
 	itemMeasured atomic.Bool  // ewmaItem holds a measurement
 
+	tasks taskCache // tasks for Map, Stream and Unordered
+
 	fn       atomic.Pointer[funcState] // the function every worker must run
 	setMu    sync.Mutex                // serialises SetFunc transactions
 	fnReport chan struct{}             // 1-buffered: a slot reported on a function change

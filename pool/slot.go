@@ -3,6 +3,7 @@ package pool
 import (
 	"errors"
 	"fmt"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -267,9 +268,11 @@ func (s *slot) take(g *gen) (*message, []*task) {
 	}
 	q.setIdleLocked(s, false)
 	batch := g.fn.Load().batch
-	m := &message{tasks: []*task{first}}
+	m := getMessage()
+	m.tasks = append(m.tasks, first)
 	if batch && !first.single && len(first.in) <= smallItem && q.n > 0 {
 		limit := p.batchLimit(q.n + 1)
+		m.tasks = slices.Grow(m.tasks, min(limit, q.n+1))
 		size := reqHeader + itemHeader + len(first.in)
 		for len(m.tasks) < limit && q.n > 0 {
 			t := q.at(0)

@@ -1,5 +1,7 @@
 package pool
 
+import "sync"
+
 // task is one item of work. At any moment it is in exactly one place: the
 // caller that made it, the queue, a message being sent or in flight on one
 // worker, or ended (handed back to its sink). Whoever holds it is the only
@@ -47,4 +49,64 @@ func endTasks(ts []*task) {
 		s.finish(ts[:n])
 		ts = ts[n:]
 	}
+}
+
+// taskCache keeps the tasks of finished calls for the next ones, and
+// allocates new ones in slabs: a Map of many items would otherwise allocate
+// (and the GC trace) one task per item. It is safe for concurrent use.
+type taskCache struct {
+	mu   sync.Mutex
+	free []*task
+}
+
+const (
+	taskSlab      = 256     // tasks allocated at once
+	maxCachedTask = 1 << 16 // tasks kept at most
+)
+
+// get returns a cleared task.
+func (c *taskCache) get() *task {
+	c.mu.Lock()
+	if n := len(c.free); n > 0 {
+		t := c.free[n-1]
+		c.free[n-1] = nil
+		c.free = c.free[:n-1]
+		c.mu.Unlock()
+		return t
+	}
+	c.mu.Unlock()
+	slab := make([]task, taskSlab)
+	c.mu.Lock()
+	for i := 1; i < len(slab) && len(c.free) < maxCachedTask; i++ {
+		c.free = append(c.free, &slab[i])
+	}
+	c.mu.Unlock()
+	return &slab[0]
+}
+
+// put takes back tasks nobody refers to any more.
+func (c *taskCache) put(ts []*task) {
+	if len(ts) == 0 {
+		return
+	}
+	for _, t := range ts {
+		*t = task{} // drop what it refers to
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	ts = ts[:min(len(ts), maxCachedTask-len(c.free))]
+	c.free = append(c.free, ts...)
+}
+
+// messages recycles messages and their task slices.
+var messages = sync.Pool{New: func() any { return new(message) }}
+
+func getMessage() *message { return messages.Get().(*message) }
+
+// putMessage recycles m once nothing refers to it.
+func putMessage(m *message) {
+	clear(m.tasks)
+	m.tasks = m.tasks[:0]
+	m.framed, m.seq = false, 0
+	messages.Put(m)
 }
