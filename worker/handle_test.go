@@ -318,10 +318,14 @@ func TestStartWithStaticData(t *testing.T) {
 // that no Send is outstanding instead of waiting for ever.
 func TestRecvDuringAFailingSend(t *testing.T) {
 	h := start(t, worker.Config{Func: "block", RingSize: 64 << 10, Spin: -1})
-	// Three 20 KiB Executes fill the ring; the worker never finishes the
-	// first, so they wait until the handle is terminated.
+	// Three 20 KiB tasks fill the 64 KiB ring: the worker never finishes
+	// the first, so they stay there. An Execute with a cancelled context
+	// still puts its message in the ring when there is room, then gives up.
+	cancelled, cancel := context.WithCancel(context.Background())
+	cancel()
 	for range 3 {
-		go h.Execute(context.Background(), make([]byte, 20<<10))
+		_, err := h.Execute(cancelled, make([]byte, 20<<10))
+		require.ErrorIs(t, err, context.Canceled)
 	}
 	eventually(t, "the worker runs a task", func() bool { return h.Status().State == status.Busy })
 
