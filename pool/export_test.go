@@ -1,8 +1,5 @@
 package pool
 
-// Debug exposes internals to the black-box tests.
-func Debug(p *Pool) string { return p.DebugMsgs() }
-
 // Batches returns the batch messages and the items they carried, summed
 // over the pool's current workers.
 func Batches(p *Pool) (msgs, items uint64) {

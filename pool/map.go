@@ -80,8 +80,20 @@ func (p *Pool) Stream(ctx context.Context, ins iter.Seq[[]byte]) iter.Seq[Result
 	return func(yield func(Result) bool) {
 		g := newGroup(p)
 		defer g.abandon()
-		ready := make([]*task, g.window) // the reorder buffer, by index modulo window
+		// The reorder buffer, by index modulo its length, a power of two
+		// that grows up to the window as needed: every index in it is in
+		// [next, fed), and fed - next <= window.
+		ready := make([]*task, 64)
 		next, fed := 0, 0
+		grow := func() {
+			r := make([]*task, 2*len(ready))
+			for _, t := range ready {
+				if t != nil {
+					r[t.idx%len(r)] = t
+				}
+			}
+			ready = r
+		}
 		// drain yields what is in order; false when the caller stopped.
 		drain := func(ts []*task) bool {
 			for _, t := range ts {
@@ -114,12 +126,14 @@ func (p *Pool) Stream(ctx context.Context, ins iter.Seq[[]byte]) iter.Seq[Result
 			if ctxErr = ctx.Err(); ctxErr != nil {
 				break
 			}
+			if fed-next >= len(ready) {
+				grow()
+			}
 			g.feed(g.task(fed, in), true)
 			fed++
-			block := false
 			for {
-				// Reorder distance: fed - next < window.
-				block = g.full() || fed-next >= len(ready)
+				// g.full() bounds fed - next: tasks are retired in order.
+				block := g.full()
 				ok, err := wait(block)
 				if err != nil {
 					ctxErr = err

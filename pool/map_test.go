@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"fmt"
+	"os"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -331,6 +332,15 @@ func TestBatching(t *testing.T) {
 		require.NoError(t, err)
 		msgs, _ := pool.Batches(p)
 		assert.Zero(t, msgs)
+	})
+	t.Run("nor with a worker binary of its own", func(t *testing.T) {
+		exe, err := os.Executable()
+		require.NoError(t, err)
+		p := newPool(t, pool.Config{Workers: 2, Worker: worker.Config{Func: "echo", Path: exe}})
+		_, err = p.Map(context.Background(), items(2000))
+		require.NoError(t, err)
+		msgs, _ := pool.Batches(p)
+		assert.Zero(t, msgs, "another binary might not know the batch wrapper")
 	})
 	t.Run("an item that looks like a batch frame round-trips", func(t *testing.T) {
 		p := newPool(t, pool.Config{Workers: 1, Worker: worker.Config{Func: "upper"}})

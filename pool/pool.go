@@ -64,12 +64,14 @@ type funcState struct {
 	wstatic []byte
 }
 
-func newFuncState(gen uint64, name string, static []byte, maxPayload int) *funcState {
+func (p *Pool) newFuncState(gen uint64, name string, static []byte) *funcState {
 	f := &funcState{gen: gen, name: name, static: static, wname: name, wstatic: static}
-	if _, ok := lookup(name); ok {
+	// Batch only when the worker is this binary, whose registry this one
+	// is: another binary may not even import this package.
+	if _, ok := lookup(name); ok && p.cfg.Worker.Path == "" {
 		f.batch = true
 		f.wname = batchFunc
-		f.wstatic = batchStatic(name, maxPayload, static)
+		f.wstatic = batchStatic(name, p.cfg.Worker.MaxPayload, static)
 	}
 	return f
 }
@@ -89,7 +91,7 @@ func New(ctx context.Context, cfg Config) (*Pool, error) {
 		fnReport: make(chan struct{}, 1),
 	}
 	p.ctx, p.cancel = context.WithCancel(context.Background())
-	fn := newFuncState(1, cfg.Worker.Func, cfg.Worker.Static, cfg.Worker.MaxPayload)
+	fn := p.newFuncState(1, cfg.Worker.Func, cfg.Worker.Static)
 	p.fn.Store(fn)
 	p.ewmaItem.Store(int64(initialItemEstimate))
 

@@ -44,7 +44,7 @@ func (p *Pool) setFunc(name string, static []byte, res chan<- error) {
 	p.setMu.Lock()
 	defer p.setMu.Unlock()
 	old := p.fn.Load()
-	next := newFuncState(old.gen+1, name, static, p.cfg.Worker.MaxPayload)
+	next := p.newFuncState(old.gen+1, name, static)
 	p.fn.Store(next)
 	p.kickAll()
 	err := p.awaitFunc(next.gen)

@@ -189,13 +189,8 @@ func (s *slot) dispatch(g *gen) exitReason {
 		if p.closing.Load() && p.pending.Load() == 0 {
 			return exitClose
 		}
-		el := s.eligible()
-		dbg("slot %d eligible=%v inflight=%d", s.idx, el, s.inflight.Load())
-		if el {
+		if s.eligible() {
 			m, skipped := s.take(g)
-			if m != nil {
-				dbg("slot %d took %d", s.idx, len(m.tasks))
-			}
 			p.fail(skipped, errSkipped)
 			if m != nil {
 				s.send(g, m)
@@ -393,5 +388,3 @@ func signal(c chan struct{}) {
 	default:
 	}
 }
-
-var dbg = func(string, ...any) {}
