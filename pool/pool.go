@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"runtime"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -209,8 +210,7 @@ func (p *Pool) kickAll() {
 // new tasks: the least loaded first, skipping any whose worker seems stuck
 // on a slow task. The queue's lock is held.
 func (p *Pool) pick(idle []*slot, n int) []*slot {
-	now := p.now()
-	stall := p.stallAfter()
+	l := p.load()
 	var chosen []*slot
 	for len(chosen) < n {
 		var best *slot
@@ -220,7 +220,7 @@ func (p *Pool) pick(idle []*slot, n int) []*slot {
 				continue
 			}
 			load := s.inflight.Load()
-			if !s.canTake(load, now, stall) {
+			if !s.accepts(load, l) {
 				continue
 			}
 			if best == nil || load < bestLoad {
@@ -229,6 +229,9 @@ func (p *Pool) pick(idle []*slot, n int) []*slot {
 		}
 		if best == nil {
 			break
+		}
+		if bestLoad == 0 {
+			l.active++ // it will be
 		}
 		chosen = append(chosen, best)
 	}
@@ -291,8 +294,10 @@ func ewma(v *atomic.Int64, sample int64) {
 // batchLimit returns how many items the next batch may hold, with queued
 // items waiting (the first one taken included).
 func (p *Pool) batchLimit(queued int) int {
-	live := max(int(p.live.Load()), 1)
-	limit := min(maxBatchItems, (queued+live-1)/live) // a fair share each
+	// A fair share for each worker that can run at once: more workers than
+	// CPUs would only make more, smaller messages.
+	share := max(min(int(p.live.Load()), runtime.NumCPU()), 1)
+	limit := min(maxBatchItems, (queued+share-1)/share)
 	per := max(p.ewmaItem.Load(), 1)
 	budget := int64(batchTime)
 	if t := p.cfg.TaskTimeout; t > 0 {

@@ -3,6 +3,7 @@ package pool
 import (
 	"errors"
 	"fmt"
+	"runtime"
 	"slices"
 	"sync"
 	"sync/atomic"
@@ -207,29 +208,69 @@ func (s *slot) dispatch(g *gen) exitReason {
 	}
 }
 
-// eligible reports whether the worker may take more work now: it has room,
-// it is not stuck on a task that runs much longer than usual (an idle
-// worker should take the work instead), and no other worker that could
-// take work has fewer messages in flight (least-loaded dispatch). A slot
-// that defers is kicked again when one of its messages completes.
+// eligible reports whether the worker may take more work now: it accepts
+// work (see accepts), and no other worker that accepts work has fewer
+// messages in flight (least-loaded dispatch). A slot that defers is kicked
+// again when one of its messages completes.
 func (s *slot) eligible() bool {
 	p := s.p
+	l := p.load()
 	n := s.inflight.Load()
+	if !s.accepts(n, l) {
+		return false
+	}
 	if n == 0 {
 		return true
 	}
-	now, stall := p.now(), p.stallAfter()
-	if !s.canTake(n, now, stall) {
-		return false
-	}
 	for _, o := range p.slots {
 		if o != s && o.ready.Load() {
-			if m := o.inflight.Load(); m < n && o.canTake(m, now, stall) {
+			if m := o.inflight.Load(); m < n && o.accepts(m, l) {
 				return false
 			}
 		}
 	}
 	return true
+}
+
+// loadView is what dispatch decisions look at, read once per decision.
+type loadView struct {
+	now, stall int64
+	// concentrate: items are tiny and workers outnumber the CPUs, so work
+	// goes to at most as many workers as CPUs (active counts those that
+	// have work and room): waking more would only make them take turns on
+	// the CPUs and split the work into more, smaller messages.
+	concentrate bool
+	active      int
+}
+
+const tinyItem = 20 * time.Microsecond // items below this are concentrated
+
+func (p *Pool) load() loadView {
+	l := loadView{now: p.now(), stall: p.stallAfter()}
+	if len(p.slots) <= runtime.NumCPU() || !p.fn.Load().batch || !p.itemMeasured.Load() ||
+		p.ewmaItem.Load() >= int64(tinyItem) {
+		return l
+	}
+	l.concentrate = true
+	for _, o := range p.slots {
+		if o.ready.Load() {
+			if m := o.inflight.Load(); m > 0 && o.canTake(m, l.now, l.stall) {
+				l.active++
+			}
+		}
+	}
+	return l
+}
+
+// accepts reports whether a worker with n messages in flight may take
+// more: it has room and does not seem stuck on a slow task (an idle worker
+// should take the work instead); an idle worker stays idle while enough
+// others are active (see loadView.concentrate).
+func (s *slot) accepts(n int32, l loadView) bool {
+	if n == 0 {
+		return !l.concentrate || l.active < runtime.NumCPU()
+	}
+	return s.canTake(n, l.now, l.stall)
 }
 
 // canTake reports whether a worker with n messages in flight has room and
