@@ -32,6 +32,14 @@ type group struct {
 }
 
 func newGroup(p *Pool) *group {
+	p.groupMu.Lock()
+	if n := len(p.groups); n > 0 {
+		g := p.groups[n-1]
+		p.groups = p.groups[:n-1]
+		p.groupMu.Unlock()
+		return g
+	}
+	p.groupMu.Unlock()
 	g := &group{p: p, wake: make(chan struct{}, 1)}
 	g.limit.Store(math.MaxInt64)
 	n := p.cfg.Workers * p.cfg.MaxInFlight
@@ -138,17 +146,47 @@ func (g *group) collect(ctx context.Context, block bool) ([]*task, error) {
 
 // abandon drops what is left: queued tasks are removed, and tasks in
 // flight end unseen.
+//
+// A group whose tasks have all come back is reset and kept for the next
+// call, with its buffers; one with tasks still in flight is left to the
+// garbage collector, since they will still come back to it.
 func (g *group) abandon() {
-	g.stop.Store(true)
-	g.p.ended(int64(g.p.q.purge(func(t *task) bool { return t.snk == g })))
-	g.p.tasks.put(g.free)
-	g.free = nil
+	p := g.p
+	if g.outstanding > 0 {
+		g.stop.Store(true)
+		p.ended(int64(p.q.purge(func(t *task) bool { return t.snk == g })))
+	}
+	p.tasks.put(g.free)
+	clear(g.free)
+	g.free = g.free[:0]
+	if g.outstanding != 0 {
+		return
+	}
+	clear(g.done)
+	clear(g.spare)
+	clear(g.batch)
+	g.done, g.spare, g.batch = g.done[:0], g.spare[:0], g.batch[:0]
+	g.outBytes = 0
+	g.limit.Store(math.MaxInt64)
+	select {
+	case <-g.wake:
+	default:
+	}
+	p.groupMu.Lock()
+	if len(p.groups) < maxCachedGroups {
+		p.groups = append(p.groups, g)
+	}
+	p.groupMu.Unlock()
 }
+
+// maxCachedGroups bounds the groups a pool keeps for reuse.
+const maxCachedGroups = 8
 
 // cut skips the queued tasks with an index above limit, which have not run.
 func (g *group) cut(limit int) {
 	g.limit.Store(int64(limit))
 	n := g.p.q.purge(func(t *task) bool { return t.snk == g && t.idx > limit })
 	g.p.ended(int64(n))
-	g.outstanding -= n // their bytes no longer matter: no more feeding
+	g.outstanding -= n
+	g.outBytes = 0 // no more feeding: they no longer matter
 }

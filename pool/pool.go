@@ -39,7 +39,9 @@ type Pool struct {
 	ewmaItem     atomic.Int64 // worker time running one item of a batch
 	itemMeasured atomic.Bool  // ewmaItem holds a measurement
 
-	tasks taskCache // tasks for Map, Stream and Unordered
+	tasks   taskCache // tasks for Map, Stream and Unordered
+	groupMu sync.Mutex
+	groups  []*group // finished groups for reuse
 
 	fn       atomic.Pointer[funcState] // the function every worker must run
 	setMu    sync.Mutex                // serialises SetFunc transactions
