@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"runtime"
 	"sync"
+	"sync/atomic"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
@@ -33,18 +34,23 @@ func TestRegisterPanicsOnProgrammingErrors(t *testing.T) {
 	}
 }
 
+// registerRuns makes the names TestRegisterIsSafeForConcurrentUse registers
+// unique when the test runs more than once in a process (-count, -cpu).
+var registerRuns atomic.Int64
+
 func TestRegisterIsSafeForConcurrentUse(t *testing.T) {
 	noop := func(context.Context, []byte) ([]byte, error) { return nil, nil }
+	run := registerRuns.Add(1)
 	var wg sync.WaitGroup
 	for i := range 8 {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			worker.Register(fmt.Sprintf("test-concurrent-%d", i), noop)
+			worker.Register(fmt.Sprintf("test-concurrent-%d-%d", run, i), noop)
 		}()
 	}
 	wg.Wait()
-	assert.Panics(t, func() { worker.Register("test-concurrent-3", noop) }, "every registration took")
+	assert.Panics(t, func() { worker.Register(fmt.Sprintf("test-concurrent-%d-3", run), noop) }, "every registration took")
 }
 
 func TestDefaultSpin(t *testing.T) {
