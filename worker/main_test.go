@@ -38,6 +38,7 @@ func init() {
 	worker.Register("panic", func(_ context.Context, in []byte) ([]byte, error) {
 		if string(in) == "nil" {
 			var m map[string]int
+			//lint:ignore SA5000 a runtime error panic is the point
 			m["x"] = 1
 		}
 		panic("boom: " + string(in))
