@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"runtime"
 	"testing"
 	"time"
 
@@ -167,5 +168,40 @@ func TestLoadIsSpread(t *testing.T) {
 	require.NoError(t, err)
 	for i, w := range p.Status().Workers {
 		assert.NotZero(t, w.Tasks, "worker %d got no work", i)
+	}
+}
+
+// TestSpareWorkersTakeOverFromStuckOnes: with more workers than CPUs and
+// tiny items, work is kept on as many workers as CPUs; when those get stuck
+// on slow tasks, the spare workers take the work.
+func TestSpareWorkersTakeOverFromStuckOnes(t *testing.T) {
+	workers := runtime.NumCPU() + 2
+	p := newPool(t, pool.Config{Workers: workers, Worker: worker.Config{Func: "fail"}})
+	_, err := p.Map(context.Background(), items(50000)) // the items are measured tiny
+	require.NoError(t, err)
+	var slow []*pool.Future
+	for range runtime.NumCPU() {
+		slow = append(slow, p.Submit(context.Background(), []byte("sleep 3s")))
+	}
+	eventually(t, 5*time.Second, func() bool {
+		busy := 0
+		for _, w := range p.Status().Workers {
+			if w.State == status.Busy && w.TaskElapsed > 20*time.Millisecond {
+				busy++
+			}
+		}
+		return busy == len(slow)
+	}, "the slow tasks do not run")
+	start := time.Now()
+	outs, err := p.Map(context.Background(), items(20000))
+	require.NoError(t, err)
+	assert.Equal(t, "ITEM19999", string(outs[19999]))
+	assert.Less(t, time.Since(start), 2*time.Second, "the work waited for the stuck workers")
+	for _, f := range slow {
+		select {
+		case <-f.Done():
+			t.Fatal("a slow task finished first")
+		default:
+		}
 	}
 }

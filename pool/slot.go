@@ -41,7 +41,8 @@ type slot struct {
 	restarts int   // workers started to replace a dead one
 	failErr  error // why the last function change failed
 
-	buf []byte // the request frame; dispatcher only
+	buf   []byte      // the request frame; dispatcher only
+	timer *time.Timer // spare recheck; dispatcher only
 }
 
 func newSlot(p *Pool, idx int) *slot {
@@ -190,7 +191,8 @@ func (s *slot) dispatch(g *gen) exitReason {
 		if p.closing.Load() && p.pending.Load() == 0 {
 			return exitClose
 		}
-		if s.eligible() {
+		ok, spare := s.eligible()
+		if ok {
 			m, skipped := s.take(g)
 			p.fail(skipped, errSkipped)
 			if m != nil {
@@ -198,38 +200,61 @@ func (s *slot) dispatch(g *gen) exitReason {
 				continue
 			}
 		}
+		var recheck <-chan time.Time
+		if spare {
+			// Kept idle while others run the tiny items: a push may still
+			// pick it, and it looks again in case they got stuck on a
+			// slow one (which no event would tell it).
+			p.q.mu.Lock()
+			p.q.setIdleLocked(s, true)
+			p.q.mu.Unlock()
+			if s.timer == nil {
+				s.timer = time.NewTimer(time.Hour)
+			}
+			s.timer.Reset(max(time.Duration(p.stallAfter()), spareRecheck))
+			recheck = s.timer.C
+		}
 		select {
 		case <-s.kick:
+		case <-recheck:
 		case <-g.dead:
 		case <-g.h.Done():
 			g.markDead(nil)
 		case <-p.termCh:
 		}
+		if s.timer != nil {
+			s.timer.Stop()
+		}
 	}
 }
+
+// spareRecheck is how often at least a spare worker looks for work it
+// should take over (see eligible).
+const spareRecheck = 10 * time.Millisecond
 
 // eligible reports whether the worker may take more work now: it accepts
 // work (see accepts), and no other worker that accepts work has fewer
 // messages in flight (least-loaded dispatch). A slot that defers is kicked
-// again when one of its messages completes.
-func (s *slot) eligible() bool {
+// again when one of its messages completes. spare reports an idle worker
+// kept idle while others run tiny items (see loadView.concentrate).
+func (s *slot) eligible() (ok, spare bool) {
 	p := s.p
 	l := p.load()
 	n := s.inflight.Load()
 	if !s.accepts(n, l) {
-		return false
+		return false, n == 0
 	}
 	if n == 0 {
-		return true
+		return true, false
 	}
 	for _, o := range p.slots {
 		if o != s && o.ready.Load() {
 			if m := o.inflight.Load(); m < n && o.accepts(m, l) {
-				return false
+				return false, false
 			}
 		}
 	}
-	return true
+	return true, false
 }
 
 // loadView is what dispatch decisions look at, read once per decision.
