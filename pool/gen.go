@@ -222,7 +222,9 @@ func (g *gen) completeBatch(m *message, out []byte) bool {
 	var errs, panics uint64
 	elapsed, perr := parseResponse(out, len(m.tasks), func(i int, r itemResult) {
 		t := m.tasks[i]
-		t.out, t.err = nil, nil
+		if t.err != nil { // skip a write barrier when it is already nil
+			t.err = nil
+		}
 		switch r.tag {
 		case tagOK:
 			t.out = r.data
@@ -239,6 +241,9 @@ func (g *gen) completeBatch(m *message, out []byte) bool {
 		case tagSkipped:
 			t.single = true
 			rerun = append(rerun, t)
+		}
+		if r.tag != tagOK && t.out != nil {
+			t.out = nil
 		}
 	})
 	if perr != nil {

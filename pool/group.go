@@ -67,22 +67,22 @@ func (g *group) full() bool {
 
 // task returns a task for item idx.
 func (g *group) task(idx int, in []byte) *task {
-	var t *task
-	if n := len(g.free); n > 0 {
-		t = g.free[n-1]
-		g.free = g.free[:n-1]
-		// Field by field, skipping pointer writes that change nothing:
-		// each costs a write barrier while the GC runs.
-		t.in, t.idx, t.tries, t.freeRuns, t.single = in, idx, 0, 0, false
-		if t.out != nil {
-			t.out = nil
-		}
-		if t.err != nil {
-			t.err = nil
-		}
-	} else {
-		t = g.p.tasks.get()
-		t.in, t.idx, t.snk = in, idx, g
+	if len(g.free) == 0 {
+		g.free = g.p.tasks.get(g.free, taskSlab)
+	}
+	t := g.free[len(g.free)-1]
+	g.free = g.free[:len(g.free)-1]
+	// Field by field, skipping pointer writes that change nothing: each
+	// costs a write barrier while the GC runs.
+	t.in, t.idx, t.tries, t.freeRuns, t.single = in, idx, 0, 0, false
+	if t.out != nil {
+		t.out = nil
+	}
+	if t.err != nil {
+		t.err = nil
+	}
+	if t.snk != sink(g) {
+		t.snk = g
 	}
 	g.outstanding++
 	g.outBytes += len(in)

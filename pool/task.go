@@ -64,24 +64,22 @@ const (
 	maxCachedTask = 1 << 16 // tasks kept at most
 )
 
-// get returns a cleared task.
-func (c *taskCache) get() *task {
+// get appends up to n cleared tasks to ts (at least one).
+func (c *taskCache) get(ts []*task, n int) []*task {
 	c.mu.Lock()
-	if n := len(c.free); n > 0 {
-		t := c.free[n-1]
-		c.free[n-1] = nil
-		c.free = c.free[:n-1]
+	if k := min(n, len(c.free)); k > 0 {
+		ts = append(ts, c.free[len(c.free)-k:]...)
+		clear(c.free[len(c.free)-k:])
+		c.free = c.free[:len(c.free)-k]
 		c.mu.Unlock()
-		return t
+		return ts
 	}
 	c.mu.Unlock()
 	slab := make([]task, taskSlab)
-	c.mu.Lock()
-	for i := 1; i < len(slab) && len(c.free) < maxCachedTask; i++ {
-		c.free = append(c.free, &slab[i])
+	for i := range slab {
+		ts = append(ts, &slab[i])
 	}
-	c.mu.Unlock()
-	return &slab[0]
+	return ts
 }
 
 // put takes back tasks nobody refers to any more.
@@ -90,7 +88,18 @@ func (c *taskCache) put(ts []*task) {
 		return
 	}
 	for _, t := range ts {
-		*t = task{} // drop what it refers to
+		// Drop what it refers to, skipping pointer writes that change
+		// nothing: each costs a write barrier while the GC runs.
+		t.in = nil
+		if t.out != nil {
+			t.out = nil
+		}
+		if t.err != nil {
+			t.err = nil
+		}
+		if t.snk != nil {
+			t.snk = nil
+		}
 	}
 	c.mu.Lock()
 	defer c.mu.Unlock()
