@@ -226,6 +226,10 @@ func (h *Handle) send(ctx context.Context, c *call, payload []byte) error {
 		putCall(c)
 		return ErrClosed
 	}
+	if err := ctx.Err(); err != nil {
+		putCall(c) // a done context sends nothing
+		return err
+	}
 	if err := h.lockSend(ctx); err != nil {
 		putCall(c)
 		return err

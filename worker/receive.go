@@ -16,9 +16,10 @@ import (
 // (await), so in the steady state a result reaches its caller without a
 // goroutine hand-off. When callers stop spinning, or nobody waits (Send),
 // they kick the receiver goroutine, which sleeps on the result doorbell
-// until no call is pending. Only the receiver sets the ring's consumer
-// waiting word, so the worker rings the doorbell only when the receiver
-// really sleeps.
+// until no call is pending. A caller whose spin ran out while no one else
+// reads sleeps on the doorbell itself, holding rxMu. Only the holder of rxMu
+// sets the ring's consumer waiting word, and only just before it sleeps, so
+// the worker rings the doorbell only when a reader really sleeps.
 
 // receive is the receiver goroutine. When the process has exited it
 // delivers what the worker completed before dying (a record is visible only

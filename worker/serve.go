@@ -156,6 +156,7 @@ func (s *server) loop() int {
 		if !ok {
 			wake.Wake(s.roomBell, s.reqRing.ProducerWaiting()) // fragments consumed
 			if s.stop.Load() {
+				s.st.SetState(status.Stopping) // SIGTERM, and the queue is drained
 				return s.exit()
 			}
 			s.st.WaitStart(time.Now())
@@ -170,6 +171,7 @@ func (s *server) loop() int {
 		case proto.KindSetFunc:
 			s.setFunc(m)
 		case proto.KindStop:
+			s.st.SetState(status.Stopping)
 			s.release()
 			return s.exit()
 		default:

@@ -10,6 +10,7 @@ import (
 	"strconv"
 	"sync"
 	"syscall"
+	"time"
 
 	"github.com/shmpool/shmpool/internal/proto"
 )
@@ -61,6 +62,9 @@ func command(cfg Config, cookie uint64, segSize int, spin int64, files []*os.Fil
 	)
 	cmd.ExtraFiles = files
 	cmd.Stderr = stderr
+	// A grandchild that inherited the worker's stderr must not keep Wait
+	// (and so Close) blocked once the worker itself has exited.
+	cmd.WaitDelay = time.Second
 	// Pdeathsig is a second line of defence only: Go delivers it when the
 	// thread that started the child exits (golang/go#27505). The lifeline
 	// pipe is the one that holds.
