@@ -38,7 +38,7 @@ type Config struct {
 
 // DefaultMaxInFlight is the default Config.MaxInFlight, chosen by
 // measurement (see the package documentation).
-const DefaultMaxInFlight = 8
+const DefaultMaxInFlight = 16
 
 func (c Config) withDefaults() (Config, error) {
 	if c.Worker.Func == "" {

@@ -44,7 +44,7 @@ func newGroup(p *Pool) *group {
 	g.limit.Store(math.MaxInt64)
 	n := p.cfg.Workers * p.cfg.MaxInFlight
 	g.minWindow = n
-	g.window = n * maxBatchItems
+	g.window = max(n, min(n*maxBatchItems, maxWindow))
 	g.windowBytes = n * maxBatchBytes
 	return g
 }
@@ -116,6 +116,9 @@ func (g *group) feed(t *task, flush bool) {
 	clear(g.batch)
 	g.batch = g.batch[:0]
 }
+
+// maxWindow bounds the window in items, whatever the pool's size.
+const maxWindow = 1 << 16
 
 // pushChunk is how many tasks Map pushes at once.
 const pushChunk = 64

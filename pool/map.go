@@ -69,10 +69,12 @@ func (p *Pool) Map(ctx context.Context, ins [][]byte) ([][]byte, error) {
 
 // Stream runs the pool's function on the items of ins, read lazily, and
 // yields the results in input order. Memory stays bounded whatever the
-// input's length: at most a window of items (about Workers * MaxInFlight,
-// more when items are small enough to batch) is read ahead of the oldest
+// input's length: at most a window of items is read ahead of the oldest
 // result not yet yielded, so a slow item holds back further reading rather
-// than growing the reorder buffer. An item's failure is its Result's Err;
+// than growing the reorder buffer. The window is Workers * MaxInFlight
+// items, or as many more as fit in Workers * MaxInFlight * 128 KiB of input
+// (up to 1024 times more, and 65536 items at most) so that small items can
+// be batched. An item's failure is its Result's Err;
 // the stream goes on. Breaking out of the loop drops the work not yet sent
 // and leaks nothing. When ctx ends, Stream yields a last Result with
 // ctx.Err() and the index of the first item not yielded, and stops.
