@@ -19,9 +19,11 @@ type Config struct {
 	// that is 0, so workers that outnumber the CPUs sleep instead of
 	// stealing the CPU from the side they wait for.
 	Worker worker.Config
-	// Retries is how often a task whose worker died is run again, on
-	// another worker or the dead one's replacement; default 0: the task
-	// fails with the worker's *worker.ExitError.
+	// Retries is how often a task that was running when its worker died
+	// is run again, on another worker or the dead one's replacement;
+	// default 0: the task fails with the worker's *worker.ExitError. Tasks
+	// waiting behind it in the worker's ring, or batched with it, run again
+	// without using up a try (see the package documentation).
 	Retries int
 	// TaskTimeout, if positive, bounds how long one task may run: a worker
 	// whose task runs longer is killed and replaced, and that task fails

@@ -14,41 +14,50 @@
 //	Do/Submit/Map/Stream/Unordered --push--> queue --take--> dispatcher i --Send--> worker i
 //	                 results <--sink.finish-- receiver i <--Recv-- worker i
 //
-// Scheduling: a dispatcher takes work only while its worker has fewer than
-// MaxInFlight messages in flight (the pipeline depth that hides the round
-// trip), and only while its worker does not seem stuck: once the oldest
+// Scheduling is least-loaded: a dispatcher takes work only while its
+// worker has fewer than MaxInFlight messages in flight (the pipeline depth
+// that hides the round trip) and no other worker that could take work has
+// fewer; a push wakes the least loaded waiting dispatcher first. A worker
+// that seems stuck gets no more work until it answers: once its oldest
 // message in flight has run for more than 8 times the usual service time
-// of a message (at least 1 ms), the worker gets no more work until it
-// answers, so work does not queue behind a slow task while another worker
-// could run it. A push wakes the least loaded waiting dispatcher first.
-// Nobody polls: dispatchers, receivers and callers sleep on channels, and
-// package worker sleeps on eventfd doorbells.
+// of a message (at least 1 ms), so work does not queue behind a slow task
+// while another worker could run it. When workers outnumber the CPUs and
+// the items are tiny (under 20 us each), work goes to at most as many
+// workers as CPUs, so that the others do not make them take turns on the
+// CPUs for nothing; the spare ones take over when those get stuck (they
+// look again every 10 ms or so). Nobody polls: dispatchers, receivers and
+// callers sleep on channels and timers, and package worker sleeps on
+// eventfd doorbells.
 //
 // Batching: when the function was registered with Register or
-// RegisterFactory (not worker.Register) and small items (up to 8 KiB) are
-// queued, a dispatcher packs up to 1024 of them (128 KiB, and about 1 ms of
-// measured work) into one ring message, and a wrapper in the worker calls
-// the function on each. A batch takes a fair share of the queue (queued
-// items divided by the live workers), so batching happens only when many
-// items wait: a lone Do is sent as is. Each item keeps its own result or
-// error.
+// RegisterFactory (not worker.Register), the worker is this binary
+// (Config.Worker.Path unset), and small items (up to 8 KiB) are queued, a
+// dispatcher packs up to 1024 of them (128 KiB, and about 1 ms of work as
+// the worker measures it) into one ring message, and a wrapper in the
+// worker calls the function on each. A batch takes a fair share of the
+// queue (queued items divided by the workers that can run at once), so
+// batching happens only when many items wait: a lone Do is sent as is.
+// Each item keeps its own result or error.
 //
 // Faults: a worker that dies (crash, kill, corrupt shared memory) fails the
-// messages in flight on it; each of their tasks goes back to the front of
-// the queue while it has Retries left, else it fails with the worker's
-// *worker.ExitError. The slot starts a replacement at once, or after a
-// backoff (10 ms doubling to 1 s) when its workers keep dying within a
-// second of starting; after 5 consecutive failed starts the slot gives up,
-// and once no slot is left every task fails with an error wrapping
-// ErrNoWorkers that says why. With a TaskTimeout, a watchdog reads the
-// worker's current task start from its status block (no message) and kills
-// the worker when the task runs too long; that task fails with an error
-// wrapping worker.ErrTimeout and is not retried (a task that hung once
-// would most likely hang again, and each try costs a worker and the whole
-// TaskTimeout). The other tasks in flight on that worker run again without
-// counting against Retries; a batch that timed out is split and its items
-// run one by one, so only the item that hangs fails. Every task ends
-// exactly once: with a result, an error, or ErrClosed.
+// messages in flight on it. The task it was running (its status block says
+// which) goes back to the front of the queue while it has Retries left,
+// else it fails with the worker's *worker.ExitError; the tasks behind it in
+// the ring never started, and run again without using up a try; a batch it
+// was running is split, and its items run again one by one, for free, so
+// that only the item that kills a worker on its own uses up its tries. The
+// slot starts a replacement at once, or after a backoff (10 ms doubling to
+// 1 s) when its workers keep dying within a second of starting; after 5
+// consecutive failed starts the slot gives up, and once no slot is left
+// every task fails with an error wrapping ErrNoWorkers that says why. With
+// a TaskTimeout, a watchdog reads the worker's current task start from its
+// status block (no message) and kills the worker when the task runs too
+// long; that task fails with an error wrapping worker.ErrTimeout and is not
+// retried (a task that hung once would most likely hang again, and each
+// try costs a worker and the whole TaskTimeout). The other tasks in flight
+// on that worker run again for free; a batch that timed out is split, so
+// only the item that hangs fails. Every task ends exactly once: with a
+// result, an error, or ErrClosed.
 //
 // Functions: SetFunc switches every worker, and the pool keeps the current
 // function for the workers it starts later.
@@ -93,8 +102,9 @@
 // Unordered queue a bounded window at a time.
 //
 // A task that ran on a worker which then died may have run to completion
-// there (its result lost), and runs again if Retries allow: with Retries,
-// functions should be safe to repeat.
+// there (its result lost), and runs again: functions should be safe to
+// repeat. Even with Retries 0, tasks that had not started, or that shared a
+// batch with the task that crashed, run again.
 //
 // Linux only, like package worker.
 package pool
