@@ -61,6 +61,11 @@ bench: ## every benchmark -count=10 with -benchmem (BENCH=regexp, COUNT=n); make
 bench-smoke: ## every benchmark once (-benchtime=1x): they still build and run
 	$(GO) test -run='^$$' -bench=. -benchmem -benchtime=1x -timeout=20m $(cpuflag) ./...
 
+.PHONY: bench-report
+bench-report: ## run cmd/shmbench (about 30 s): docs/bench.txt (the table), docs/bench.json, docs/bench.svg
+	mkdir -p docs
+	$(GO) run ./cmd/shmbench -json docs/bench.json -plot docs/bench.svg | tee docs/bench.txt
+
 .PHONY: fuzz
 fuzz: ## every fuzz target for FUZZTIME each, in sequence (scripts/fuzz.sh)
 	FUZZTIME='$(FUZZTIME)' ./scripts/fuzz.sh

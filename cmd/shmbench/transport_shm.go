@@ -2,35 +2,52 @@ package main
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"hash/crc32"
+	"sync"
 
 	"github.com/shmpool/shmpool/pool"
+	"github.com/shmpool/shmpool/ring"
 	"github.com/shmpool/shmpool/worker"
 )
 
 // The functions this binary's workers run.
 const (
 	fnEcho = "shmbench.echo" // returns its input
-	fnSink = "shmbench.sink" // returns nothing: one-way streaming
+	fnSink = "shmbench.sink" // copies its input out and returns nothing: one-way streaming
 	fnCRC  = "shmbench.crc"  // CRC-32C of its input: a pool item
 )
 
 func init() {
 	worker.Register(fnEcho, func(_ context.Context, in []byte) ([]byte, error) { return in, nil })
-	worker.Register(fnSink, func(_ context.Context, in []byte) ([]byte, error) { return nil, nil })
+	// The sink copies its input out, as every other transport's receiver
+	// does: reading the payload in place would skip the receiving copy.
+	var mu sync.Mutex
+	var buf []byte
+	worker.Register(fnSink, func(_ context.Context, in []byte) ([]byte, error) {
+		mu.Lock()
+		defer mu.Unlock()
+		if cap(buf) < len(in) {
+			buf = make([]byte, len(in))
+		}
+		ring.Copy(buf[:len(in)], in)
+		return nil, nil
+	})
 	pool.Register(fnCRC, func(_ context.Context, in []byte) ([]byte, error) {
 		c := crc32.Checksum(in, castagnoli)
 		return []byte{byte(c), byte(c >> 8), byte(c >> 16), byte(c >> 24)}, nil
 	})
 }
 
-// shmTransport is a worker.Handle: Execute for the round trip; for the
-// stream, Send of a function that returns nothing, with its (empty) results
-// taken by Recv as they come, at most sendWindow outstanding.
+// shmTransport is a worker.Handle: Execute of a function that echoes for the
+// round trip; for the stream, Send of a function that returns nothing, with
+// its (empty) results taken by Recv as they come, at most sendWindow
+// outstanding. One worker switches between the two with SetFunc: a second
+// worker would halve the spin budget of the default policy (DefaultSpin),
+// which spins only while every worker and receiver fits on a CPU.
 type shmTransport struct {
-	echo, sink  *worker.Handle
+	h           *worker.Handle
+	fn          string
 	outstanding int
 	sent        uint64
 }
@@ -38,23 +55,29 @@ type shmTransport struct {
 const sendWindow = 1024
 
 func newShmTransport(maxMsg int) (*shmTransport, error) {
-	ctx := context.Background()
-	cfg := worker.Config{Func: fnEcho, MaxPayload: max(maxMsg, 1<<20)}
-	echo, err := worker.Start(ctx, cfg)
+	h, err := worker.Start(context.Background(), worker.Config{Func: fnEcho, MaxPayload: max(maxMsg, 1<<20)})
 	if err != nil {
 		return nil, err
 	}
-	cfg.Func = fnSink
-	sink, err := worker.Start(ctx, cfg)
-	if err != nil {
-		echo.Close()
-		return nil, err
+	return &shmTransport{h: h, fn: fnEcho}, nil
+}
+
+func (t *shmTransport) use(fn string) error {
+	if t.fn == fn {
+		return nil
 	}
-	return &shmTransport{echo: echo, sink: sink}, nil
+	if err := t.h.SetFunc(context.Background(), fn, nil); err != nil {
+		return err
+	}
+	t.fn = fn
+	return nil
 }
 
 func (t *shmTransport) roundTrip(msg []byte) error {
-	out, err := t.echo.Execute(context.Background(), msg)
+	if err := t.use(fnEcho); err != nil {
+		return err
+	}
+	out, err := t.h.Execute(context.Background(), msg)
 	if err == nil && len(out) != len(msg) {
 		err = fmt.Errorf("echo of %d bytes for %d", len(out), len(msg))
 	}
@@ -62,18 +85,21 @@ func (t *shmTransport) roundTrip(msg []byte) error {
 }
 
 func (t *shmTransport) recv() error {
-	_, err := t.sink.Recv(context.Background())
+	_, err := t.h.Recv(context.Background())
 	t.outstanding--
 	return err
 }
 
 func (t *shmTransport) send(msg []byte) error {
-	if err := t.sink.Send(context.Background(), msg); err != nil {
+	if err := t.use(fnSink); err != nil {
+		return err
+	}
+	if err := t.h.Send(context.Background(), msg); err != nil {
 		return err
 	}
 	t.outstanding++
 	t.sent++
-	for t.outstanding >= sendWindow || t.outstanding > 0 && t.sink.Poll() {
+	for t.outstanding >= sendWindow || t.outstanding > 0 && t.h.Poll() {
 		if err := t.recv(); err != nil {
 			return err
 		}
@@ -92,6 +118,4 @@ func (t *shmTransport) sync() (uint64, error) {
 	return n, nil
 }
 
-func (t *shmTransport) close() error {
-	return errors.Join(t.echo.Close(), t.sink.Close())
-}
+func (t *shmTransport) close() error { return t.h.Close() }
