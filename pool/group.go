@@ -24,7 +24,8 @@ type group struct {
 	spare []*task // the other half of done's double buffer
 	batch []*task // tasks to push together
 
-	outstanding int // fed and not yet retired by the caller
+	refused     bool // the pool refused a push (closed): read no more input
+	outstanding int  // fed and not yet retired by the caller
 	outBytes    int // their input bytes
 	window      int // bound of outstanding
 	minWindow   int // at least this many whatever their size
@@ -112,6 +113,7 @@ func (g *group) feed(t *task, flush bool) {
 			t.err = err
 		}
 		g.finish(g.batch)
+		g.refused = true
 	}
 	clear(g.batch)
 	g.batch = g.batch[:0]
@@ -165,6 +167,7 @@ func (g *group) abandon() {
 	if g.outstanding != 0 {
 		return
 	}
+	g.refused = false
 	clear(g.done)
 	clear(g.spare)
 	clear(g.batch)

@@ -77,7 +77,9 @@ func (p *Pool) Map(ctx context.Context, ins [][]byte) ([][]byte, error) {
 // be batched. An item's failure is its Result's Err;
 // the stream goes on. Breaking out of the loop drops the work not yet sent
 // and leaks nothing. When ctx ends, Stream yields a last Result with
-// ctx.Err() and the index of the first item not yielded, and stops.
+// ctx.Err() and the index of the first item not yielded, and stops; once
+// the pool is closed, the first item it refuses has ErrClosed and is the
+// last.
 func (p *Pool) Stream(ctx context.Context, ins iter.Seq[[]byte]) iter.Seq[Result] {
 	return func(yield func(Result) bool) {
 		g := newGroup(p)
@@ -149,7 +151,7 @@ func (p *Pool) Stream(ctx context.Context, ins iter.Seq[[]byte]) iter.Seq[Result
 					break
 				}
 			}
-			if stopped || ctxErr != nil {
+			if stopped || ctxErr != nil || g.refused {
 				break
 			}
 		}
@@ -169,7 +171,8 @@ func (p *Pool) Stream(ctx context.Context, ins iter.Seq[[]byte]) iter.Seq[Result
 
 // Unordered is Stream with the results yielded as they finish, not in
 // input order; at most a window of items is in flight. When ctx ends, it
-// yields a last Result with ctx.Err() and Index -1, and stops.
+// yields a last Result with ctx.Err() and Index -1, and stops; once the
+// pool is closed, it stops after the first item the pool refuses.
 func (p *Pool) Unordered(ctx context.Context, ins iter.Seq[[]byte]) iter.Seq[Result] {
 	return func(yield func(Result) bool) {
 		g := newGroup(p)
@@ -214,7 +217,7 @@ func (p *Pool) Unordered(ctx context.Context, ins iter.Seq[[]byte]) iter.Seq[Res
 					break
 				}
 			}
-			if stopped || ctxErr != nil {
+			if stopped || ctxErr != nil || g.refused {
 				break
 			}
 		}

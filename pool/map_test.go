@@ -220,10 +220,17 @@ func TestBreakLeavesNothingBehind(t *testing.T) {
 				}
 			}
 			assert.Equal(t, 0, p.Status().Queued, "queued work dropped")
-			eventually(t, 5*time.Second, func() bool { return p.Status().Total.State.String() == "idle" }, "work still running")
-			time.Sleep(20 * time.Millisecond) // the last results reach the pool
-			tasks := p.Status().Total.Tasks
-			time.Sleep(50 * time.Millisecond)
+			// What was in flight finishes; nothing else runs.
+			var tasks uint64
+			eventually(t, 5*time.Second, func() bool {
+				before := p.Status().Total.Tasks
+				time.Sleep(100 * time.Millisecond)
+				tasks = p.Status().Total.Tasks
+				return tasks == before
+			}, "work still running")
+			// At most 2 items a message until batches are sized.
+			assert.LessOrEqual(t, tasks, uint64(n+2*2*pool.DefaultMaxInFlight), "more ran than was in flight")
+			time.Sleep(100 * time.Millisecond)
 			assert.Equal(t, tasks, p.Status().Total.Tasks, "nothing more ran")
 		})
 	}
@@ -363,4 +370,41 @@ func TestBatching(t *testing.T) {
 			require.Equal(t, fmt.Sprintf("%sitem%d", strings.Repeat("p", 3000), i), string(out))
 		}
 	})
+}
+
+// TestStreamEndsWhenThePoolCloses: an endless Stream ends with ErrClosed
+// once the pool is closed under it.
+func TestStreamEndsWhenThePoolCloses(t *testing.T) {
+	for _, name := range []string{"Stream", "Unordered"} {
+		t.Run(name, func(t *testing.T) {
+			p := newPool(t, pool.Config{Workers: 2, Worker: worker.Config{Func: "echo"}})
+			iterate := p.Stream
+			if name == "Unordered" {
+				iterate = p.Unordered
+			}
+			in := func(yield func([]byte) bool) {
+				for yield([]byte("x")) {
+				}
+			}
+			closed := make(chan error, 1)
+			var last pool.Result
+			refused := 0
+			n := 0
+			for r := range iterate(context.Background(), in) {
+				if n++; n == 1000 {
+					go func() { closed <- p.Close() }()
+				}
+				if r.Err != nil {
+					require.ErrorIs(t, r.Err, pool.ErrClosed)
+					refused++
+				}
+				last = r
+			}
+			assert.Equal(t, 1, refused, "one refused item, then the end")
+			if name == "Stream" {
+				require.ErrorIs(t, last.Err, pool.ErrClosed, "in order: the refused item is the last")
+			}
+			require.NoError(t, <-closed)
+		})
+	}
 }
