@@ -26,10 +26,10 @@ type group struct {
 
 	refused     bool // the pool refused a push (closed): read no more input
 	outstanding int  // fed and not yet retired by the caller
-	outBytes    int // their input bytes
-	window      int // bound of outstanding
-	minWindow   int // at least this many whatever their size
-	windowBytes int // bound of outBytes once minWindow is reached
+	outBytes    int  // their input bytes
+	window      int  // bound of outstanding
+	minWindow   int  // at least this many whatever their size
+	windowBytes int  // bound of outBytes once minWindow is reached
 }
 
 func newGroup(p *Pool) *group {
