@@ -8,10 +8,10 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
-	"slices"
 	"sort"
 	"strconv"
 	"strings"
+	"syscall"
 	"text/tabwriter"
 	"time"
 
@@ -60,7 +60,7 @@ func runTop(args []string, stdout, stderr io.Writer) int {
 		if !*once {
 			fmt.Fprint(stdout, "\x1b[H\x1b[2J") // home, clear screen
 		}
-		fmt.Fprintf(stdout, "shmbench top: pid %d, %d workers, %s\n\n", pid, len(snaps), now.Format(time.TimeOnly))
+		fmt.Fprintf(stdout, "shmbench top: pid %d, workers: %d, %s\n\n", pid, len(snaps), now.Format(time.TimeOnly))
 		writeTop(stdout, snaps, prev, now.Sub(prevAt))
 		if *once {
 			return exitOK
@@ -92,18 +92,40 @@ func inspectProcess(pid int) ([]status.Snapshot, error) {
 	case err != nil:
 		return nil, fmt.Errorf("process %d: %v", pid, err)
 	}
-	var snaps []status.Snapshot
-	var lastErr error
+	// A segment is found through a descriptor (/proc/PID/fd/N) or, for one
+	// the process has mapped but no longer holds open, through its mapping
+	// (/proc/PID/map_files/START-END, listed in /proc/PID/maps); each is
+	// read once (same inode).
+	paths := []string{}
 	for _, e := range ents {
 		p := filepath.Join(dir, e.Name())
-		link, err := os.Readlink(p)
-		if err != nil || !strings.HasPrefix(link, segmentPrefix) {
-			continue
+		if link, err := os.Readlink(p); err == nil && strings.HasPrefix(link, segmentPrefix) {
+			paths = append(paths, p)
+		}
+	}
+	if maps, err := os.ReadFile(fmt.Sprintf("/proc/%d/maps", pid)); err == nil {
+		for _, line := range strings.Split(string(maps), "\n") {
+			if f := strings.Fields(line); len(f) >= 6 && strings.HasPrefix(f[5], segmentPrefix) {
+				paths = append(paths, fmt.Sprintf("/proc/%d/map_files/%s", pid, f[0]))
+			}
+		}
+	}
+	var snaps []status.Snapshot
+	var lastErr error
+	seen := map[uint64]bool{}
+	for _, p := range paths {
+		if fi, err := os.Stat(p); err == nil {
+			if st, ok := fi.Sys().(*syscall.Stat_t); ok {
+				if seen[st.Ino] {
+					continue
+				}
+				seen[st.Ino] = true
+			}
 		}
 		s, err := worker.Inspect(p)
 		if err != nil {
-			// The descriptor may have been closed since ReadDir (a worker
-			// exiting), or belong to another build: skip it.
+			// The descriptor may have been closed since it was listed (a
+			// worker exiting), or belong to another build: skip it.
 			lastErr = err
 			continue
 		}
@@ -122,13 +144,13 @@ func inspectProcess(pid int) ([]status.Snapshot, error) {
 	return snaps, nil
 }
 
-// writeTop prints one row per worker; rates are since prev, taken dt ago
-// (or over the worker's uptime on the first table).
+// writeTop prints one row per worker, and their total; rates are since
+// prev, taken dt ago (over the worker's uptime for a worker not in prev).
 func writeTop(w io.Writer, snaps []status.Snapshot, prev map[string]status.Snapshot, dt time.Duration) {
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
 	fmt.Fprintln(tw, "pid\tstate\tfunc\ttasks\ttasks/s\tbytes/s\tefficiency\tstarvation\tuptime\t")
-	rate := func(now, before uint64, s status.Snapshot, p status.Snapshot, ok bool) float64 {
-		if ok && dt > 0 && now >= before {
+	rate := func(now, before uint64, s status.Snapshot, seen bool) float64 {
+		if seen && dt > 0 && now >= before {
 			return float64(now-before) / dt.Seconds()
 		}
 		if s.Uptime > 0 {
@@ -136,31 +158,26 @@ func writeTop(w io.Writer, snaps []status.Snapshot, prev map[string]status.Snaps
 		}
 		return 0
 	}
-	rows := snaps
-	if len(snaps) > 1 {
-		rows = append(slices.Clone(snaps), status.Sum(snaps...))
-	}
-	for _, s := range rows {
-		p, ok := prev[snapKey(s)]
-		pid := strconv.Itoa(s.PID)
-		if s.PID == 0 {
-			pid = "TOTAL"
-			var tp []status.Snapshot
-			for _, x := range snaps {
-				if q, found := prev[snapKey(x)]; found {
-					tp = append(tp, q)
-				}
-			}
-			p, ok = status.Sum(tp...), len(tp) == len(snaps) && len(tp) > 0
-		}
+	row := func(pid string, s status.Snapshot, tasksPerS, bytesPerS float64) {
 		fn := s.Func
 		if fn == "" {
 			fn = "-"
 		}
 		fmt.Fprintf(tw, "%s\t%s\t%s\t%d\t%s\t%s\t%.1f%%\t%.1f%%\t%s\t\n", pid, s.State, fn, s.Tasks,
-			fmtSI(rate(s.Tasks, p.Tasks, s, p, ok), ""),
-			fmtSI(rate(s.BytesIn+s.BytesOut, p.BytesIn+p.BytesOut, s, p, ok), "B"),
-			100*s.Efficiency(), 100*s.Starvation(), s.Uptime.Round(time.Second))
+			fmtSI(tasksPerS, ""), fmtSI(bytesPerS, "B"), 100*s.Efficiency(), 100*s.Starvation(), s.Uptime.Round(time.Second))
+	}
+	var sumTasks, sumBytes float64
+	for _, s := range snaps {
+		p, seen := prev[snapKey(s)]
+		tps := rate(s.Tasks, p.Tasks, s, seen)
+		bps := rate(s.BytesIn+s.BytesOut, p.BytesIn+p.BytesOut, s, seen)
+		sumTasks += tps
+		sumBytes += bps
+		row(strconv.Itoa(s.PID), s, tps, bps)
+	}
+	if len(snaps) > 1 {
+		// Uptime of the total is the workers' time added up.
+		row("TOTAL", status.Sum(snaps...), sumTasks, sumBytes)
 	}
 	tw.Flush()
 }
