@@ -40,7 +40,8 @@ type Handle struct {
 	resultBell *wake.Doorbell // we wait (receiver): results published
 	roomBell   *wake.Doorbell // we wait (a sender): room for requests
 	lifeline   *os.File       // write end; closing it tells the worker we are gone
-	spin       time.Duration
+	spin       time.Duration  // the spin limit of this handle's waits
+	awaitSpin  *wake.Spin     // adaptive spin of callers waiting for results
 
 	// sendSem is the send lock, a channel so a sender can give up waiting
 	// for it when its context ends. It guards req, out, leftover, nextID
@@ -50,7 +51,7 @@ type Handle struct {
 	out      ring.Outgoing
 	leftover bool // out holds the rest of a message a cancelled caller started
 	nextID   uint64
-	sendSpin wake.Spin
+	sendSpin *wake.Spin
 
 	// pendMu guards the fields below; it is never held while waiting.
 	pendMu   sync.Mutex
@@ -108,7 +109,7 @@ func (h *Handle) Status() status.Snapshot {
 // synchronous round trip. Concurrent calls pipeline. When ctx ends first it
 // returns ctx.Err() at once; the late result is dropped.
 func (h *Handle) Execute(ctx context.Context, in []byte) ([]byte, error) {
-	c := getCall(proto.KindTask, false)
+	c := getCall(h, proto.KindTask, false)
 	if err := h.send(ctx, c, in); err != nil {
 		return nil, err
 	}
@@ -119,7 +120,7 @@ func (h *Handle) Execute(ctx context.Context, in []byte) ([]byte, error) {
 // request ring: it blocks only while the ring is full. Take the result with
 // Recv; results come back in Send order.
 func (h *Handle) Send(ctx context.Context, in []byte) error {
-	if err := h.send(ctx, getCall(proto.KindTask, true), in); err != nil {
+	if err := h.send(ctx, getCall(h, proto.KindTask, true), in); err != nil {
 		return err
 	}
 	h.kick() // nobody polls for a Send's result
@@ -184,7 +185,7 @@ func (h *Handle) SetFunc(ctx context.Context, name string, static []byte) error 
 	if err := proto.CheckName(name); err != nil {
 		return fmt.Errorf("worker: set func %q: %w", name, err)
 	}
-	c := getCall(proto.KindSetFunc, false)
+	c := getCall(h, proto.KindSetFunc, false)
 	if err := h.send(ctx, c, proto.AppendSetFunc(nil, proto.SetFunc{Name: name, Static: static})); err != nil {
 		return err
 	}

@@ -133,6 +133,7 @@ func spawn(cfg Config) (h *Handle, err error) {
 	}
 	h.spin = max(h.spin, 0)
 	h.sendSpin = wake.NewSpin(h.spin)
+	h.awaitSpin = wake.NewSpin(h.spin)
 
 	stderr := io.Writer(os.Stderr)
 	if cfg.Stderr != nil {

@@ -3,8 +3,6 @@ package worker
 import (
 	"context"
 	"fmt"
-	"runtime"
-	"time"
 
 	"github.com/shmpool/shmpool/internal/proto"
 	"github.com/shmpool/shmpool/internal/wake"
@@ -30,7 +28,7 @@ func (h *Handle) receive() {
 	for {
 		<-h.rxKick
 		h.rxMu.Lock()
-		stop := h.serve(&spin)
+		stop := h.serve(spin)
 		h.rxMu.Unlock()
 		if stop {
 			break
@@ -92,29 +90,10 @@ func (h *Handle) drain() error {
 // leaving, it hands the reading of results still pending to the receiver
 // goroutine.
 func (h *Handle) await(ctx context.Context, c *call) {
-	if h.spin > 0 {
-		start := time.Now()
-		for i := 1; c.state.Load() == callWaiting; i++ {
-			if h.rxMu.TryLock() {
-				err := h.drain()
-				h.rxMu.Unlock()
-				if err != nil {
-					h.corrupted(err)
-					break
-				}
-			}
-			// Checked whether or not we could read the ring: a caller that
-			// always gets the lock must still give up after the budget.
-			if i%64 == 0 {
-				if time.Since(start) > h.spin {
-					break
-				}
-				runtime.Gosched()
-			}
-		}
+	if h.awaitSpin.Until(c.polled) {
+		return
 	}
 	if c.state.Load() == callWaiting && h.rxMu.TryLock() {
-		ready := func() bool { return h.resp.Ready() || c.state.Load() != callWaiting || h.exited.Load() }
 		for {
 			if err := h.drain(); err != nil {
 				h.corrupted(err)
@@ -123,7 +102,7 @@ func (h *Handle) await(ctx context.Context, c *call) {
 			if c.state.Load() != callWaiting || h.exited.Load() {
 				break
 			}
-			if err := wake.Sleep(ctx, h.resultBell, h.respRing.ConsumerWaiting(), ready, 0); err != nil {
+			if err := wake.Sleep(ctx, h.resultBell, h.respRing.ConsumerWaiting(), c.readable, 0); err != nil {
 				break // ctx ended: the caller abandons c
 			}
 		}
@@ -132,6 +111,29 @@ func (h *Handle) await(ctx context.Context, c *call) {
 	if h.hasPending() {
 		h.kick()
 	}
+}
+
+// poll is await's spin step: read the response ring if no one else does,
+// and report whether c is done.
+func (h *Handle) poll(c *call) bool {
+	if c.state.Load() != callWaiting {
+		return true
+	}
+	if h.rxMu.TryLock() {
+		err := h.drain()
+		h.rxMu.Unlock()
+		if err != nil {
+			h.corrupted(err)
+			return true // stop spinning: the call will fail
+		}
+	}
+	return c.state.Load() != callWaiting
+}
+
+// readable is await's sleep condition: a result to read, c done, or the
+// worker gone.
+func (h *Handle) readable(c *call) bool {
+	return h.resp.Ready() || c.state.Load() != callWaiting || h.exited.Load()
 }
 
 // kick wakes the receiver goroutine to read results nobody polls for.

@@ -53,7 +53,7 @@ type server struct {
 	roomBell   *wake.Doorbell // we ring: room for requests
 	st         *status.Writer
 	maxPayload int
-	spin       wake.Spin
+	spin       *wake.Spin
 	stop       atomic.Bool // SIGTERM: finish what is queued, then exit
 
 	fn     Func

@@ -153,7 +153,7 @@ func TestSpinSleep(t *testing.T) {
 		want    time.Duration // the budget afterwards
 	}{
 		{"a condition that holds at once is not recorded", -1, limit},
-		{"a wait longer than the limit halves the budget", 100 * time.Millisecond, limit / 2},
+		{"a spin that misses halves the budget", 100 * time.Millisecond, limit / 2},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -6,62 +6,107 @@ import (
 	"time"
 )
 
-// Spin adapts how long a waiting side spins before it sleeps, from how long
-// its recent waits took. A wait that ends within the maximum would have been
-// caught by spinning, so the budget grows back towards the maximum; a wait
-// that outlasts it ends in sleep whatever we spin, so the budget halves, and
-// reaches zero after a few such waits. One spin past the end of a burst is
-// the price of catching the next burst without a system call.
+// Spin adapts how long a waiting side spins before it sleeps, from whether
+// its recent spins caught the condition. Spinning pays only while the side
+// it waits for runs on another CPU: when both share one CPU (the scheduler
+// often puts a woken process next to its waker), every spin only delays the
+// peer, and a side that spins for its whole budget before sleeping turns a
+// 2 us round trip into 50-80 us. So a spin that caught the condition keeps
+// the full budget, a spin that missed halves it, and a few misses stop
+// spinning altogether; while stopped, one wait in probeEvery spins the full
+// limit to find out whether spinning pays again. A probe must be long
+// enough to outlast the peer's own wake-up: when both sides have stopped
+// spinning, the first probe that sees the peer answer within the limit
+// restarts spinning on this side, and the peer's next probe finds this side
+// answering at once.
 //
-// The zero Spin never spins. A Spin belongs to one waiting goroutine: it is
-// not safe for concurrent use.
+// The time a wait took is not the signal: after a sleep, a short wait only
+// shows that the wake-up was quick, not that spinning would have caught it.
+//
+// A nil or zero Spin never spins. Spin is safe for concurrent use: its state
+// is two atomic words, and racing updates only blur the adaptation.
 type Spin struct {
-	max time.Duration // upper bound of the budget; <= 0 disables spinning
-	cur time.Duration // the budget of the next wait
+	max  time.Duration
+	cur  atomic.Int64  // the budget in nanoseconds; 0 while stopped
+	idle atomic.Uint32 // waits since spinning stopped, for probing
 }
+
+// probeEvery is how often a stopped Spin probes.
+const probeEvery = 32
 
 // NewSpin returns a Spin whose budget starts at limit, its maximum. A limit
 // of 0 or less never spins.
-func NewSpin(limit time.Duration) Spin {
-	if limit <= 0 {
-		return Spin{}
-	}
-	return Spin{max: limit, cur: limit}
+func NewSpin(limit time.Duration) *Spin {
+	s := &Spin{max: max(limit, 0)}
+	s.cur.Store(int64(s.max))
+	return s
 }
 
 // Max returns the upper bound of the budget.
-func (s *Spin) Max() time.Duration { return s.max }
-
-// Budget returns how long the next wait should spin before it sleeps.
-func (s *Spin) Budget() time.Duration { return s.cur }
-
-// Observe records that a wait which did not find its condition at once took
-// waited, spinning and sleeping included.
-func (s *Spin) Observe(waited time.Duration) {
-	if s.max <= 0 {
-		return
+func (s *Spin) Max() time.Duration {
+	if s == nil {
+		return 0
 	}
-	if waited <= s.max {
-		s.cur = min(s.max, 2*s.cur+s.max/8)
-		return
-	}
-	s.cur /= 2
-	if s.cur < s.max/16 {
-		s.cur = 0
-	}
+	return s.max
 }
 
-// Sleep is the package-level Sleep with the current budget, and records how
-// long the wait took. A condition that holds at once costs no clock read and
-// is not recorded.
-func (s *Spin) Sleep(ctx context.Context, d *Doorbell, flag *atomic.Uint32, ready func() bool) error {
+// Budget returns the current budget: 0 while spinning has stopped.
+func (s *Spin) Budget() time.Duration {
+	if s == nil {
+		return 0
+	}
+	return time.Duration(s.cur.Load())
+}
+
+// next returns the spin of the next wait: the budget, or a probe.
+func (s *Spin) next() time.Duration {
+	if s == nil || s.max <= 0 {
+		return 0
+	}
+	if b := s.cur.Load(); b > 0 {
+		return time.Duration(b)
+	}
+	if s.idle.Add(1)%probeEvery == 0 {
+		return s.max
+	}
+	return 0
+}
+
+// Observe records whether a spin caught the condition it waited for.
+func (s *Spin) Observe(caught bool) {
+	if s == nil || s.max <= 0 {
+		return
+	}
+	if caught {
+		s.cur.Store(int64(s.max))
+		return
+	}
+	b := s.cur.Load() / 2
+	if b < int64(s.max/8) {
+		b = 0
+	}
+	s.cur.Store(b)
+}
+
+// Until spins until ready holds or the budget has passed, reports whether
+// it held, and adapts the budget.
+func (s *Spin) Until(ready func() bool) bool {
 	if ready() {
+		return true
+	}
+	spin := s.next()
+	if spin <= 0 {
+		return false
+	}
+	caught := SpinUntil(ready, spin)
+	s.Observe(caught)
+	return caught
+}
+
+// Sleep is the package-level Sleep with the adaptive budget.
+func (s *Spin) Sleep(ctx context.Context, d *Doorbell, flag *atomic.Uint32, ready func() bool) error {
+	if s.Until(ready) {
 		return nil
 	}
-	start := time.Now()
-	err := Sleep(ctx, d, flag, ready, s.cur)
-	if err == nil {
-		s.Observe(time.Since(start))
-	}
-	return err
+	return Sleep(ctx, d, flag, ready, 0)
 }

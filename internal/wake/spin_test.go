@@ -11,33 +11,55 @@ import (
 
 func TestSpin(t *testing.T) {
 	const limit = 16 * time.Microsecond
-	short, long := limit/4, 10*limit
 	tests := []struct {
-		name  string
-		spin  wake.Spin
-		waits []time.Duration
-		want  time.Duration
+		name   string
+		spin   *wake.Spin
+		caught []bool
+		want   time.Duration
 	}{
 		{"a new spin starts at its limit", wake.NewSpin(limit), nil, limit},
-		{"the zero spin never spins", wake.Spin{}, []time.Duration{short, short}, 0},
-		{"a negative limit never spins", wake.NewSpin(-limit), []time.Duration{short, short}, 0},
-		{"waits within the limit keep the full budget", wake.NewSpin(limit), []time.Duration{short, limit, 0}, limit},
-		{"one long wait halves the budget", wake.NewSpin(limit), []time.Duration{long}, limit / 2},
-		{"waits that end in sleep shrink the budget to zero", wake.NewSpin(limit), []time.Duration{long, long, long, long, long}, 0},
-		{"one short wait after a long run spins a little again", wake.NewSpin(limit),
-			[]time.Duration{long, long, long, long, long, short}, limit / 8},
-		{"short waits grow the budget back to the limit", wake.NewSpin(limit),
-			[]time.Duration{long, long, long, long, long, short, short, short, short}, limit},
+		{"a nil spin never spins", nil, []bool{true, true}, 0},
+		{"a negative limit never spins", wake.NewSpin(-limit), []bool{true, true}, 0},
+		{"spins that catch keep the full budget", wake.NewSpin(limit), []bool{true, true, true}, limit},
+		{"one miss halves the budget", wake.NewSpin(limit), []bool{false}, limit / 2},
+		{"a few misses stop spinning", wake.NewSpin(limit), []bool{false, false, false, false}, 0},
+		{"one catch after misses restores the budget", wake.NewSpin(limit), []bool{false, false, false, false, true}, limit},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			s := tt.spin
-			for _, w := range tt.waits {
-				s.Observe(w)
+			for _, c := range tt.caught {
+				s.Observe(c)
 				assert.GreaterOrEqual(t, s.Budget(), time.Duration(0))
-				assert.LessOrEqual(t, s.Budget(), max(s.Max(), 0))
+				assert.LessOrEqual(t, s.Budget(), s.Max())
 			}
 			assert.Equal(t, tt.want, s.Budget())
 		})
 	}
+}
+
+// A stopped Spin probes now and then, and a probe that catches the
+// condition restores the budget.
+func TestSpinProbes(t *testing.T) {
+	const limit = time.Millisecond
+	s := wake.NewSpin(limit)
+	for range 4 {
+		s.Observe(false)
+	}
+	if !assert.Zero(t, s.Budget()) {
+		return
+	}
+	spins := 0
+	for range 64 {
+		calls := 0
+		s.Until(func() bool { calls++; return calls > 1 }) // holds on the first check inside a spin
+		if calls > 1 {
+			spins++
+		}
+		if s.Budget() > 0 {
+			break
+		}
+	}
+	assert.Equal(t, 1, spins, "one probe within 64 waits")
+	assert.Equal(t, limit, s.Budget(), "the probe caught the condition")
 }
