@@ -2,7 +2,9 @@ package main
 
 import (
 	"fmt"
+	"math"
 	"os"
+	"strconv"
 
 	"gonum.org/v1/plot"
 	"gonum.org/v1/plot/plotter"
@@ -45,16 +47,31 @@ func writePlot(path string, r *Report) error {
 	if err := plotutil.AddLinePoints(thr, thrLines...); err != nil {
 		return fmt.Errorf("plot: %w", err)
 	}
-	lat.Legend.Top, lat.Legend.Left = true, true
-	thr.Legend.Top, thr.Legend.Left = true, true
+	// Message sizes as the flags name them, at the sizes measured.
+	var ticks []plot.Tick
+	for _, n := range r.Config.Sizes {
+		ticks = append(ticks, plot.Tick{Value: float64(n), Label: sizeName(n)})
+	}
+	for _, p := range []*plot.Plot{lat, thr} {
+		p.X.Tick.Marker = plot.ConstantTicks(ticks)
+		// Room above the lines for the legend: the top ~40% of the log axis.
+		if p.Y.Min > 0 && p.Y.Max > p.Y.Min {
+			decades := math.Log10(p.Y.Max / p.Y.Min)
+			p.Y.Max *= math.Pow(10, 0.7*max(decades, 1))
+		}
+		p.Legend.Top, p.Legend.Left = true, true
+		p.Legend.YOffs = -8 * vg.Millimeter
+		p.Y.Tick.Marker = siTicks{}
+		p.Legend.Padding = vg.Millimeter
+		p.X.Padding = 3 * vg.Millimeter
+	}
 
 	m := r.Machine
 	c := vgsvg.New(26*vg.Centimeter, 11*vg.Centimeter)
 	dc := draw.New(c)
 	// The machine goes under the titles: the SVG alone says where it was measured.
-	under := fmt.Sprintf("\n%s, %d cores, %s, %s", m.CPU, m.Cores, m.Kernel, m.Go)
-	lat.Title.Text += under
-	thr.Title.Text += under
+	lat.Title.Text += fmt.Sprintf("\n%s, %d cores", m.CPU, m.Cores)
+	thr.Title.Text += fmt.Sprintf("\n%s, %s", m.Kernel, m.Go)
 	tiles := draw.Tiles{Rows: 1, Cols: 2, PadX: vg.Centimeter, PadTop: 2 * vg.Millimeter, PadBottom: 2 * vg.Millimeter, PadLeft: 2 * vg.Millimeter, PadRight: 2 * vg.Millimeter}
 	canvases := plot.Align([][]*plot.Plot{{lat, thr}}, tiles, dc)
 	lat.Draw(canvases[0][0])
@@ -77,7 +94,30 @@ func newLogPlot(title, x, y string) *plot.Plot {
 	p.X.Label.Text = x
 	p.Y.Label.Text = y
 	p.X.Scale, p.Y.Scale = plot.LogScale{}, plot.LogScale{}
-	p.X.Tick.Marker, p.Y.Tick.Marker = plot.LogTicks{Prec: -1}, plot.LogTicks{Prec: -1}
 	p.Add(plotter.NewGrid())
 	return p
+}
+
+// siTicks are log ticks labelled 1, 10, 100, 1k, 10k... rather than 1e+06.
+type siTicks struct{}
+
+func (siTicks) Ticks(lo, hi float64) []plot.Tick {
+	ticks := plot.LogTicks{Prec: -1}.Ticks(lo, hi)
+	for i := range ticks {
+		if ticks[i].Label == "" {
+			continue
+		}
+		v := ticks[i].Value
+		switch {
+		case v >= 1e9:
+			ticks[i].Label = strconv.FormatFloat(v/1e9, 'g', -1, 64) + "G"
+		case v >= 1e6:
+			ticks[i].Label = strconv.FormatFloat(v/1e6, 'g', -1, 64) + "M"
+		case v >= 1e3:
+			ticks[i].Label = strconv.FormatFloat(v/1e3, 'g', -1, 64) + "k"
+		default:
+			ticks[i].Label = strconv.FormatFloat(v, 'g', -1, 64)
+		}
+	}
+	return ticks
 }
