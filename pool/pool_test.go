@@ -86,7 +86,10 @@ func TestStatus(t *testing.T) {
 	for range 2 {
 		fs = append(fs, p.Submit(context.Background(), []byte("300ms")))
 	}
-	eventually(t, 5*time.Second, func() bool { return p.Status().Total.State == status.Busy }, "no worker busy")
+	eventually(t, 5*time.Second, func() bool {
+		st := p.Status()
+		return st.Queued == 0 && st.Workers[0].State == status.Busy && st.Workers[1].State == status.Busy
+	}, "the workers are not both busy")
 	for range 5 {
 		fs = append(fs, p.Submit(context.Background(), []byte("1ms")))
 	}

@@ -56,6 +56,9 @@ func TestSetFuncFailureChangesNothing(t *testing.T) {
 			require.ErrorAs(t, err, &re)
 			assert.Contains(t, re.Message, "static data says bad")
 		}},
+		{"factory error in one worker of three", "third-fails", t.TempDir(), func(t *testing.T, err error) {
+			assert.ErrorContains(t, err, "the third worker fails")
+		}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			p := newPool(t, pool.Config{Workers: 3, Worker: worker.Config{Func: "upper"}})
@@ -67,9 +70,11 @@ func TestSetFuncFailureChangesNothing(t *testing.T) {
 			for i, out := range outs {
 				require.Equal(t, fmt.Sprint("ITEM", i), string(out))
 			}
-			for _, w := range p.Status().Workers {
+			st := p.Status()
+			for _, w := range st.Workers {
 				assert.Equal(t, "upper", w.Func)
 			}
+			assert.Equal(t, 0, st.Restarts, "the workers live on")
 		})
 	}
 }

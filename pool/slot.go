@@ -1,6 +1,7 @@
 package pool
 
 import (
+	"bytes"
 	"errors"
 	"fmt"
 	"runtime"
@@ -183,7 +184,23 @@ func (s *slot) dispatch(g *gen) exitReason {
 		default:
 		}
 		if fn := p.fn.Load(); fn.gen != g.fn.Load().gen {
-			if !s.apply(g, fn) {
+			switch {
+			case s.failedGen.Load() == fn.gen:
+				// The worker could not build it and runs the previous
+				// function still: send nothing until SetFunc rolls back.
+				select {
+				case <-s.kick:
+				case <-g.dead:
+				case <-g.h.Done():
+					g.markDead(nil)
+				case <-p.termCh:
+				}
+			case fn.wname == g.fn.Load().wname && bytes.Equal(fn.wstatic, g.fn.Load().wstatic):
+				// A roll-back to what the worker runs: nothing to send.
+				g.fn.Store(fn)
+				s.appliedGen.Store(fn.gen)
+				p.reportFn()
+			case !s.apply(g, fn):
 				return exitDied
 			}
 			continue
@@ -395,8 +412,8 @@ func (s *slot) send(g *gen, m *message) {
 }
 
 // apply switches the worker of g to the function fn, and reports whether
-// the worker can go on. A worker that cannot build the function is killed:
-// its replacement starts with whatever function is current by then.
+// the worker lives on. A worker that cannot build the function keeps the
+// one it has (see dispatch).
 func (s *slot) apply(g *gen, fn *funcState) bool {
 	p := s.p
 	err := g.h.SetFunc(p.ctx, fn.wname, fn.wstatic)
@@ -406,16 +423,12 @@ func (s *slot) apply(g *gen, fn *funcState) bool {
 		p.reportFn()
 		return true
 	}
-	if p.terminated.Load() {
-		return false
-	}
-	s.fnFailed(fn.gen, err)
-	if isDeath(err) {
+	if p.terminated.Load() || isDeath(err) {
 		g.markDead(err)
 		return false
 	}
-	g.kill("could not switch to the new function")
-	return false
+	s.fnFailed(fn.gen, err)
+	return true
 }
 
 // fnFailed records that the slot could not run function generation gen.
