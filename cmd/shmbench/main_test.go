@@ -93,11 +93,18 @@ func runBin(t *testing.T, timeout time.Duration, args ...string) result {
 func TestBenchmarkWritesJSONAndPlot(t *testing.T) {
 	dir := t.TempDir()
 	jsonPath, svgPath := filepath.Join(dir, "bench.json"), filepath.Join(dir, "bench.svg")
+	profPath := filepath.Join(dir, "cpu.prof")
 	transports := []string{"shm", "ring", "pipe", "chan"}
 	r := runBin(t, 2*time.Minute, "-duration=20ms", "-sizes=64B,4KiB", "-transports="+strings.Join(transports, ","),
-		"-workers=1", "-json", jsonPath, "-plot", svgPath)
+		"-workers=1", "-json", jsonPath, "-plot", svgPath, "-cpuprofile", profPath)
 	require.Equal(t, 0, r.code, "stderr: %s", r.stderr)
 	assert.Empty(t, r.stderr, "nothing on stderr when it is not a terminal")
+
+	t.Run("a CPU profile is written", func(t *testing.T) {
+		fi, err := os.Stat(profPath)
+		require.NoError(t, err)
+		assert.Positive(t, fi.Size())
+	})
 
 	t.Run("the table names the machine and every transport", func(t *testing.T) {
 		assert.Contains(t, r.stdout, "cores")
