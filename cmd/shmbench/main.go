@@ -211,7 +211,7 @@ func parseSize(f string) (int, error) {
 		mult = 1 << 20
 	}
 	n, err := strconv.Atoi(num)
-	if err != nil || mult == 0 || n <= 0 || n*mult > maxSize {
+	if err != nil || mult == 0 || n <= 0 || n > maxSize/mult {
 		return 0, fmt.Errorf("bad size %q (want 1B to 64MiB, e.g. 64B, 4KiB, 1MiB)", f)
 	}
 	return n * mult, nil

@@ -288,7 +288,7 @@ func TestParseSize(t *testing.T) {
 		require.NoError(t, err)
 		assert.Equal(t, n, got)
 	}
-	for _, bad := range []string{"", "0B", "-1", "1GiB", "KiB", "12Q"} {
+	for _, bad := range []string{"", "0B", "-1", "1GiB", "65MiB", "KiB", "12Q", "9223372036854775807MiB"} {
 		_, err := parseSize(bad)
 		assert.Error(t, err, bad)
 	}
