@@ -312,3 +312,29 @@ func (l *lockedBuffer) String() string {
 	defer l.mu.Unlock()
 	return l.b.String()
 }
+
+func TestRatiosAndTable(t *testing.T) {
+	rep := &Report{
+		Config: RunConfig{DurationNS: int64(time.Second), PoolItemSize: 1024},
+		Results: []Result{
+			{Transport: "shm", Size: 64, RTP50NS: 500, StreamMsgsPerS: 4e6, StreamBytesPerS: 256e6},
+			{Transport: "pipe", Size: 64, RTP50NS: 10000, StreamMsgsPerS: 1e6, StreamBytesPerS: 64e6},
+			{Transport: "shm", Size: 4096, RTP50NS: 2000, StreamMsgsPerS: 1e6, StreamBytesPerS: 4096e6},
+		},
+		Pool: []PoolResult{{Kind: "shm", Workers: 2, ItemsPerS: 1e6}, {Kind: "gob", Workers: 2, ItemsPerS: 1e5}},
+	}
+	rep.ratios()
+	assert.InDelta(t, 20, rep.Results[0].RTVsPipe, 1e-9)
+	assert.InDelta(t, 4, rep.Results[0].StreamVsPipe, 1e-9)
+	assert.InDelta(t, 1, rep.Results[1].RTVsPipe, 1e-9)
+	assert.Zero(t, rep.Results[2].RTVsPipe, "no pipe at 4KiB: no ratio")
+	assert.InDelta(t, 10, rep.Pool[0].VsGob, 1e-9)
+	assert.Zero(t, rep.Pool[1].VsGob-1, "gob against itself")
+
+	var b bytes.Buffer
+	require.NoError(t, writeTable(&b, rep))
+	out := b.String()
+	assert.Regexp(t, `(?m)^\s*64B\s+shm\s+500ns\s+-\s+-\s+20\.0x\s+4\.00M\s+256MB\s+4\.00x\s*$`, out)
+	assert.Regexp(t, `(?m)^\s*4KiB\s+shm\s+2\.00µs\s.*\s-\s*$`, out)
+	assert.Regexp(t, `(?m)^\s*2\s+1\.00M\s+100k\s+10\.0x\s*$`, out)
+}

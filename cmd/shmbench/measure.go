@@ -19,9 +19,12 @@ func benchmark(o options, stderr io.Writer) (*Report, error) {
 		Machine: machineInfo(),
 		Config: RunConfig{
 			Sizes: o.sizes, Transports: o.transports, DurationNS: o.duration.Nanoseconds(),
-			Workers: o.workers, PoolItemSize: poolItemSize,
+			Workers: append([]int{}, o.workers...), PoolItemSize: poolItemSize,
 		},
 		Started: time.Now().UTC().Truncate(time.Second),
+		// Empty lists are [] in the JSON, never null.
+		Results: []Result{},
+		Pool:    []PoolResult{},
 	}
 	steps := len(o.transports)*len(o.sizes)*2 + 2*len(o.workers)
 	prog := newProgress(steps, stderr)
