@@ -41,6 +41,11 @@ type gen struct {
 	watchDone chan struct{}
 	quit      chan struct{} // closed when the generation ends
 
+	// The receiver's last look at the status block (measure), and the
+	// worker time of batches it has received.
+	lastBusy, framedTime, lastFramedTime time.Duration
+	lastTasks, lastFramed                uint64
+
 	// Batches, for Status: messages and items completed, item failures.
 	framedMsgs, framedItems, itemErrs, itemPanics atomic.Uint64
 }
@@ -156,6 +161,7 @@ func (g *gen) receive() {
 		g.fifo[0] = nil
 		g.fifo = g.fifo[1:]
 		g.mu.Unlock()
+		s.lastWork.Store(now)
 		took := now - s.headSince.Load()
 		if s.inflight.Add(-1) > 0 {
 			s.headSince.Store(now)
@@ -165,6 +171,21 @@ func (g *gen) receive() {
 		}
 		s.signal()
 		g.complete(m, out, err)
+	}
+}
+
+// measure feeds the estimate of an item's run time from the worker's
+// status block (busy time over tasks since the last look), for messages
+// that carry no timing of their own: those of one item. Receiver only.
+// Batches, which carry their own timing, are taken out of the counts.
+func (g *gen) measure() {
+	st := g.h.Status()
+	busy := st.Busy - g.lastBusy - (g.framedTime - g.lastFramedTime)
+	tasks := int64(st.Tasks-g.lastTasks) - int64(g.framedMsgs.Load()-g.lastFramed)
+	g.lastBusy, g.lastTasks = st.Busy, st.Tasks
+	g.lastFramedTime, g.lastFramed = g.framedTime, g.framedMsgs.Load()
+	if tasks > 0 && tasks < 1<<20 && busy >= 0 {
+		g.s.p.observeItems(int64(busy), int(tasks))
 	}
 }
 
@@ -183,6 +204,7 @@ func (g *gen) complete(m *message, out []byte, err error) {
 		t.out, t.err = out, nil
 		p.end(m.tasks)
 		putMessage(m)
+		g.measure()
 	case err == nil:
 		if g.completeBatch(m, out) {
 			putMessage(m)
@@ -253,6 +275,7 @@ func (g *gen) completeBatch(m *message, out []byte) bool {
 		g.victims(m, err)
 		return false
 	}
+	g.framedTime += elapsed
 	if ran := len(m.tasks) - len(rerun); ran > 0 {
 		p.observeItems(int64(elapsed), ran)
 	}

@@ -222,22 +222,38 @@ func (p *Pool) pick(idle []*slot, n int) []*slot {
 				continue
 			}
 			load := s.inflight.Load()
-			if !s.accepts(load, l) {
+			if load == 0 && l.concentrate && !s.warm(l.now) {
+				if l.active >= runtime.NumCPU() {
+					continue // concentrated elsewhere (see accepts)
+				}
+			} else if !s.accepts(load, l) {
 				continue
 			}
-			if best == nil || load < bestLoad {
+			// Ties go to a worker that had work a moment ago, then to the
+			// lowest slot: the same workers (and their rings, warm in the
+			// caches) get the work.
+			if best == nil || load < bestLoad || (load == bestLoad && better(s, best, l.now)) {
 				best, bestLoad = s, load
 			}
 		}
 		if best == nil {
 			break
 		}
-		if bestLoad == 0 {
+		if bestLoad == 0 && l.concentrate && !best.warm(l.now) {
+			best.waking.Store(true)
 			l.active++ // it will be
 		}
 		chosen = append(chosen, best)
 	}
 	return chosen
+}
+
+// better breaks a tie between two idle workers (see pick).
+func better(a, b *slot, now int64) bool {
+	if wa, wb := a.warm(now), b.warm(now); wa != wb {
+		return wa
+	}
+	return a.idx < b.idx
 }
 
 // Scheduling constants.

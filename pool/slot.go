@@ -25,6 +25,8 @@ type slot struct {
 	kick chan struct{} // 1-buffered: look at the queue, the function, the pool again
 
 	ready     atomic.Bool  // the dispatcher runs a worker that takes work
+	waking    atomic.Bool  // kicked by a push to take work, not yet looked
+	lastWork  atomic.Int64 // p.now() when it last sent or received a message
 	inflight  atomic.Int32 // messages sent (or being sent) and not yet received
 	headSince atomic.Int64 // p.now() when the oldest message in flight became the oldest
 
@@ -208,15 +210,17 @@ func (s *slot) dispatch(g *gen) exitReason {
 		if p.closing.Load() && p.pending.Load() == 0 {
 			return exitClose
 		}
-		ok, spare := s.eligible()
+		ok, spare, cold := s.eligible()
 		if ok {
-			m, skipped := s.take(g)
+			m, skipped := s.take(g, cold)
 			p.fail(skipped, errSkipped)
 			if m != nil {
 				s.send(g, m)
+				s.waking.Store(false)
 				continue
 			}
 		}
+		s.waking.Store(false)
 		var recheck <-chan time.Time
 		if spare {
 			// Kept idle while others run the tiny items: a push may still
@@ -253,25 +257,37 @@ const spareRecheck = 10 * time.Millisecond
 // work (see accepts), and no other worker that accepts work has fewer
 // messages in flight (least-loaded dispatch). A slot that defers is kicked
 // again when one of its messages completes. spare reports an idle worker
-// kept idle while others run tiny items (see loadView.concentrate).
-func (s *slot) eligible() (ok, spare bool) {
+// kept idle while others run tiny items (see loadView.concentrate), cold
+// one that may take work although it is neither warm nor picked by a push.
+func (s *slot) eligible() (ok, spare, cold bool) {
 	p := s.p
 	l := p.load()
 	n := s.inflight.Load()
 	if !s.accepts(n, l) {
-		return false, n == 0
+		return false, n == 0, false
 	}
 	if n == 0 {
-		return true, false
+		return true, false, l.concentrate && !s.warm(l.now) && !s.waking.Load()
 	}
 	for _, o := range p.slots {
 		if o != s && o.ready.Load() {
 			if m := o.inflight.Load(); m < n && o.accepts(m, l) {
-				return false, false
+				return false, false, false
 			}
 		}
 	}
-	return true, false
+	return true, false, false
+}
+
+// anyWaking reports whether a worker other than s was just kicked to take
+// work.
+func (p *Pool) anyWaking(s *slot) bool {
+	for _, o := range p.slots {
+		if o != s && o.waking.Load() {
+			return true
+		}
+	}
+	return false
 }
 
 // loadView is what dispatch decisions look at, read once per decision.
@@ -283,22 +299,29 @@ type loadView struct {
 	// the CPUs and split the work into more, smaller messages.
 	concentrate bool
 	active      int
+	stuck       bool // some worker with room seems stuck
 }
 
 const tinyItem = 20 * time.Microsecond // items below this are concentrated
 
 func (p *Pool) load() loadView {
 	l := loadView{now: p.now(), stall: p.stallAfter()}
-	if len(p.slots) <= runtime.NumCPU() || !p.fn.Load().batch || !p.itemMeasured.Load() ||
-		p.ewmaItem.Load() >= int64(tinyItem) {
+	if len(p.slots) <= runtime.NumCPU() || !p.itemMeasured.Load() || p.ewmaItem.Load() >= int64(tinyItem) {
 		return l
 	}
 	l.concentrate = true
+	// Active: has work and room and is not stuck, by a lenient measure
+	// (a worker descheduled for a moment is not stuck); or has just been
+	// kicked to take work.
+	stuck := max(4*l.stall, int64(spareRecheck))
 	for _, o := range p.slots {
-		if o.ready.Load() {
-			if m := o.inflight.Load(); m > 0 && o.canTake(m, l.now, l.stall) {
-				l.active++
-			}
+		if !o.ready.Load() {
+			continue
+		}
+		if o.active(l.now, stuck) {
+			l.active++
+		} else if o.inflight.Load() > 0 {
+			l.stuck = true
 		}
 	}
 	return l
@@ -308,12 +331,39 @@ func (p *Pool) load() loadView {
 // more: it has room and does not seem stuck on a slow task (an idle worker
 // should take the work instead); an idle worker stays idle while enough
 // others are active (see loadView.concentrate).
+//
+// Under concentration an idle worker that is not warm takes work only
+// when fewer than NumCPU workers are active and either a push picked it
+// (pick prefers warm workers, then low slots, so the same ones keep the
+// work and their rings stay in the caches), no worker is active at all, or
+// one seems stuck.
 func (s *slot) accepts(n int32, l loadView) bool {
-	if n == 0 {
-		return !l.concentrate || l.active < runtime.NumCPU()
+	if n > 0 {
+		return s.canTake(n, l.now, l.stall)
 	}
-	return s.canTake(n, l.now, l.stall)
+	if !l.concentrate || s.warm(l.now) || s.waking.Load() {
+		return true // a push picked it knowing how many were active
+	}
+	return l.active < runtime.NumCPU() && (l.active == 0 || l.stuck)
 }
+
+// active reports, for concentrating tiny items, whether the worker counts
+// as one of those running them: it has work and is not stuck (by a lenient
+// measure: a worker descheduled for a moment is not stuck), has just been
+// kicked to take work, or had work a moment ago (it is between two
+// messages).
+func (s *slot) active(now, stuck int64) bool {
+	if s.inflight.Load() > 0 {
+		return now-s.headSince.Load() <= stuck
+	}
+	return s.waking.Load() || s.warm(now)
+}
+
+// warmFor is how long after its last work a worker still counts as active.
+const warmFor = 2 * time.Millisecond
+
+// warm reports whether the worker had work a moment ago.
+func (s *slot) warm(now int64) bool { return now-s.lastWork.Load() < int64(warmFor) }
 
 // canTake reports whether a worker with n messages in flight has room and
 // does not seem stuck.
@@ -324,11 +374,18 @@ func (s *slot) canTake(n int32, now, stall int64) bool {
 // take takes the next message's worth of tasks from the queue, and the
 // tasks it found their callers no longer want. With an empty queue it
 // records the slot as idle, so that the next push kicks it.
-func (s *slot) take(g *gen) (*message, []*task) {
+func (s *slot) take(g *gen, cold bool) (*message, []*task) {
 	p := s.p
 	q := &p.q
 	var skipped []*task
 	q.mu.Lock()
+	if cold && p.anyWaking(s) {
+		// A push has just picked another worker for this work (pick runs
+		// under the queue's lock too): leave it to that one.
+		q.setIdleLocked(s, true)
+		q.mu.Unlock()
+		return nil, nil
+	}
 	var first *task
 	for q.n > 0 {
 		t := q.popFront()
@@ -378,8 +435,10 @@ func (s *slot) send(g *gen, m *message) {
 		s.buf = appendRequest(s.buf[:0], m.tasks)
 		payload = s.buf
 	}
+	now := p.now()
+	s.lastWork.Store(now)
 	if s.inflight.Add(1) == 1 {
-		s.headSince.Store(p.now())
+		s.headSince.Store(now)
 	}
 	// Only this goroutine sends, so the fifo is in ring order. The
 	// receiver takes a message's result only once it is in the fifo.
