@@ -2,6 +2,7 @@ package main
 
 import (
 	"bufio"
+	"bytes"
 	"cmp"
 	"encoding/json"
 	"fmt"
@@ -151,7 +152,21 @@ func writeJSON(path string, r *Report) error {
 }
 
 // writeTable prints the report as aligned text tables.
-func writeTable(w io.Writer, r *Report) error {
+func writeTable(out io.Writer, r *Report) error {
+	var buf bytes.Buffer
+	if err := writeTables(&buf, r); err != nil {
+		return err
+	}
+	// The right-aligned columns leave trailing blanks: cut them.
+	lines := strings.Split(buf.String(), "\n")
+	for i, l := range lines {
+		lines[i] = strings.TrimRight(l, " ")
+	}
+	_, err := io.WriteString(out, strings.Join(lines, "\n"))
+	return err
+}
+
+func writeTables(w io.Writer, r *Report) error {
 	m := r.Machine
 	fmt.Fprintf(w, "shmbench: %s, %d cores, %s, %s %s/%s (GOMAXPROCS %d)\n", m.CPU, m.Cores, m.Kernel, m.Go, m.GOOS, m.GOARCH, m.GOMAXPROCS)
 	fmt.Fprintf(w, "%v per measurement; ratios are to the pipe at the same size (higher is better)\n\n", time.Duration(r.Config.DurationNS))
