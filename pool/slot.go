@@ -222,10 +222,10 @@ func (s *slot) dispatch(g *gen) exitReason {
 		}
 		s.waking.Store(false)
 		var recheck <-chan time.Time
-		if spare {
-			// Kept idle while others run the tiny items: a push may still
-			// pick it, and it looks again in case they got stuck on a
-			// slow one (which no event would tell it).
+		if spare || (s.inflight.Load() == 0 && p.load().concentrate) {
+			// Idle while others run the tiny items: a push may still pick
+			// it, and it looks again in case they got stuck on a slow one
+			// (which no event would tell it).
 			p.q.mu.Lock()
 			p.q.setIdleLocked(s, true)
 			p.q.mu.Unlock()
