@@ -10,7 +10,6 @@ import (
 	"os/exec"
 	"sync"
 	"testing"
-	"time"
 
 	"github.com/shmpool/shmpool/internal/testutil"
 	"github.com/shmpool/shmpool/pool"
@@ -19,11 +18,15 @@ import (
 
 // The benchmarks map identity functions over items of 8 B, 64 B and
 // 64 KiB with 1, 2, 4 and 8 workers. One op is one Map call over a chunk of
-// items; items/s and ns/item are reported. Baselines in the same file, with
-// the same sizes and worker counts: a pool of child processes exchanging
-// gob-encoded []byte over pipes (what a Go programmer writes without
-// shmpool), and a pool of goroutines fed by a channel (no process
-// isolation at all).
+// items (16384 small or 256 large ones; fewer for the slow baselines);
+// items/s and ns/item are reported, and MB/s counts the input. Baselines in
+// the same file, with the same sizes and worker counts: pools of child
+// processes exchanging gob-encoded []byte over pipes (what a Go programmer
+// writes without shmpool), as most would write it (BenchmarkMapGobPipe: one
+// write system call per message) and tuned (BenchmarkMapGobPipeBuffered),
+// and a pool of goroutines fed by a channel (no process isolation at all).
+//
+//	go test -run='^$' -bench='^BenchmarkMap' -benchtime=30x -count=3 ./pool/
 var (
 	benchSizes   = []int{8, 64, 64 << 10}
 	benchWorkers = []int{1, 2, 4, 8}
@@ -162,10 +165,27 @@ func BenchmarkDo(b *testing.B) {
 
 func init() {
 	helpers["gobecho"] = gobEcho
+	helpers["gobecho-plain"] = gobEchoPlain
 }
 
-// gobEcho is a baseline child: it reads gob-encoded []byte from stdin and
-// writes each back to stdout, flushing whenever its input runs dry.
+// gobEchoPlain is the baseline child as most would write it: a gob decoder
+// on stdin (gob buffers reads itself) and an encoder straight on stdout,
+// one write per message.
+func gobEchoPlain() {
+	dec, enc := gob.NewDecoder(os.Stdin), gob.NewEncoder(os.Stdout)
+	for {
+		var b []byte
+		if err := dec.Decode(&b); err != nil {
+			os.Exit(0)
+		}
+		if err := enc.Encode(b); err != nil {
+			os.Exit(1)
+		}
+	}
+}
+
+// gobEcho is the tuned baseline child: buffered both ways, flushing
+// whenever its input runs dry, so messages share system calls.
 func gobEcho() {
 	r := bufio.NewReaderSize(os.Stdin, 1<<20)
 	w := bufio.NewWriterSize(os.Stdout, 1<<20)
@@ -188,7 +208,7 @@ func gobEcho() {
 type gobChild struct {
 	cmd *exec.Cmd
 	in  io.WriteCloser
-	buf *bufio.Writer
+	buf *bufio.Writer // nil for the plain variant
 	enc *gob.Encoder
 	dec *gob.Decoder
 }
@@ -197,10 +217,14 @@ type gobChild struct {
 // goroutine writes and one reads per child.
 type gobPool struct{ children []*gobChild }
 
-func newGobPool(b *testing.B, n int) *gobPool {
+func newGobPool(b *testing.B, n int, buffered bool) *gobPool {
 	p := &gobPool{}
+	helper := "gobecho-plain"
+	if buffered {
+		helper = "gobecho"
+	}
 	for range n {
-		cmd := testutil.HelperCommand(b, "gobecho")
+		cmd := testutil.HelperCommand(b, helper)
 		in, err := cmd.StdinPipe()
 		if err != nil {
 			b.Fatal(err)
@@ -212,8 +236,12 @@ func newGobPool(b *testing.B, n int) *gobPool {
 		if err := cmd.Start(); err != nil {
 			b.Fatal(err)
 		}
-		buf := bufio.NewWriterSize(in, 1<<20)
-		p.children = append(p.children, &gobChild{cmd: cmd, in: in, buf: buf, enc: gob.NewEncoder(buf), dec: gob.NewDecoder(bufio.NewReaderSize(out, 1<<20))})
+		c := &gobChild{cmd: cmd, in: in, enc: gob.NewEncoder(in), dec: gob.NewDecoder(out)}
+		if buffered {
+			c.buf = bufio.NewWriterSize(in, 1<<20)
+			c.enc, c.dec = gob.NewEncoder(c.buf), gob.NewDecoder(bufio.NewReaderSize(out, 1<<20))
+		}
+		p.children = append(p.children, c)
 	}
 	b.Cleanup(func() {
 		for _, c := range p.children {
@@ -239,7 +267,9 @@ func (p *gobPool) Map(ins [][]byte) ([][]byte, error) {
 					return
 				}
 			}
-			errs[2*k] = c.buf.Flush()
+			if c.buf != nil {
+				errs[2*k] = c.buf.Flush()
+			}
 		}()
 		go func() {
 			defer wg.Done()
@@ -260,11 +290,26 @@ func (p *gobPool) Map(ins [][]byte) ([][]byte, error) {
 	return outs, nil
 }
 
+// BenchmarkMapGobPipe is the baseline as most would write it: one write
+// system call per message each way.
 func BenchmarkMapGobPipe(b *testing.B) {
 	for _, w := range benchWorkers {
 		for _, size := range benchSizes {
 			b.Run(fmt.Sprintf("workers=%d/size=%s", w, sizeName(size)), func(b *testing.B) {
-				p := newGobPool(b, w)
+				p := newGobPool(b, w, false)
+				benchMapN(b, size, min(benchChunk(size), 4096), p.Map)
+			})
+		}
+	}
+}
+
+// BenchmarkMapGobPipeBuffered is the tuned baseline: buffered pipes, so
+// messages share system calls.
+func BenchmarkMapGobPipeBuffered(b *testing.B) {
+	for _, w := range benchWorkers {
+		for _, size := range benchSizes {
+			b.Run(fmt.Sprintf("workers=%d/size=%s", w, sizeName(size)), func(b *testing.B) {
+				p := newGobPool(b, w, true)
 				benchMap(b, size, p.Map)
 			})
 		}
@@ -325,5 +370,3 @@ func BenchmarkMapGoroutines(b *testing.B) {
 		}
 	}
 }
-
-var _ = time.Second
