@@ -362,6 +362,19 @@ func TestBatching(t *testing.T) {
 			assert.Equal(t, string(bytes.ToUpper(ins[i])), string(outs[i]))
 		}
 	})
+	t.Run("batches stay under a small MaxPayload", func(t *testing.T) {
+		p := newPool(t, pool.Config{Workers: 1, Worker: worker.Config{Func: "echo", MaxPayload: 4 << 10}})
+		ins := make([][]byte, 2000)
+		for i := range ins {
+			ins[i] = bytes.Repeat([]byte{byte(i)}, 1000)
+		}
+		outs, err := p.Map(context.Background(), ins)
+		require.NoError(t, err)
+		for i := range ins {
+			require.Equal(t, ins[i], outs[i])
+		}
+		assert.Equal(t, 0, p.Status().Restarts)
+	})
 	t.Run("results larger than MaxPayload together run alone", func(t *testing.T) {
 		p := newPool(t, pool.Config{Workers: 1, Worker: worker.Config{Func: "prefix", Static: bytes.Repeat([]byte("p"), 3000), MaxPayload: 64 << 10}})
 		outs, err := p.Map(context.Background(), items(400))

@@ -39,6 +39,8 @@ type Pool struct {
 	ewmaItem     atomic.Int64 // worker time running one item of a batch
 	itemMeasured atomic.Bool  // ewmaItem holds a measurement
 
+	maxFrame int // the largest batch frame: maxBatchBytes or less under MaxPayload
+
 	tasks   taskCache // tasks for Map, Stream and Unordered
 	groupMu sync.Mutex
 	groups  []*group // finished groups for reuse
@@ -94,6 +96,7 @@ func New(ctx context.Context, cfg Config) (*Pool, error) {
 		fnReport: make(chan struct{}, 1),
 	}
 	p.ctx, p.cancel = context.WithCancel(context.Background())
+	p.maxFrame = min(maxBatchBytes, cfg.Worker.MaxPayload)
 	fn := p.newFuncState(1, cfg.Worker.Func, cfg.Worker.Static)
 	p.fn.Store(fn)
 	p.ewmaItem.Store(int64(initialItemEstimate))

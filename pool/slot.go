@@ -415,7 +415,7 @@ func (s *slot) take(g *gen, cold bool) (*message, []*task) {
 				skipped = append(skipped, q.popFront())
 				continue
 			}
-			if t.single || len(t.in) > smallItem || size+itemHeader+len(t.in) > maxBatchBytes {
+			if t.single || len(t.in) > smallItem || size+itemHeader+len(t.in) > p.maxFrame {
 				break
 			}
 			m.tasks = append(m.tasks, q.popFront())
@@ -457,8 +457,15 @@ func (s *slot) send(g *gen, m *message) {
 		return
 	}
 	s.inflight.Add(-1)
-	if !m.framed && errors.Is(err, worker.ErrTooLarge) {
-		p.fail(m.tasks, err)
+	if errors.Is(err, worker.ErrTooLarge) {
+		if !m.framed {
+			p.fail(m.tasks, err)
+			return
+		}
+		for _, t := range m.tasks { // cannot happen (see maxFrame); be safe
+			t.single = true
+		}
+		p.requeue(m.tasks)
 		return
 	}
 	// Nothing reached the worker: it is gone, or the pool is terminating.
