@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"runtime"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -209,122 +208,6 @@ func (p *Pool) kickAll() {
 	for _, s := range p.slots {
 		s.signal()
 	}
-}
-
-// pick chooses, from the dispatchers waiting for work, those to kick for n
-// new tasks: the least loaded first, skipping any whose worker seems stuck
-// on a slow task. The queue's lock is held.
-func (p *Pool) pick(idle []*slot, n int) []*slot {
-	l := p.load()
-	var chosen []*slot
-	for len(chosen) < n {
-		var best *slot
-		var bestLoad int32
-		for _, s := range idle {
-			if contains(chosen, s) {
-				continue
-			}
-			load := s.inflight.Load()
-			if load == 0 && l.concentrate && !s.warm(l.now) {
-				if l.active >= runtime.NumCPU() {
-					continue // concentrated elsewhere (see accepts)
-				}
-			} else if !s.accepts(load, l) {
-				continue
-			}
-			// Ties go to a worker that had work a moment ago, then to the
-			// lowest slot: the same workers (and their rings, warm in the
-			// caches) get the work.
-			if best == nil || load < bestLoad || (load == bestLoad && better(s, best, l.now)) {
-				best, bestLoad = s, load
-			}
-		}
-		if best == nil {
-			break
-		}
-		if bestLoad == 0 && l.concentrate && !best.warm(l.now) {
-			best.waking.Store(true)
-			l.active++ // it will be
-		}
-		chosen = append(chosen, best)
-	}
-	return chosen
-}
-
-// better breaks a tie between two idle workers (see pick).
-func better(a, b *slot, now int64) bool {
-	if wa, wb := a.warm(now), b.warm(now); wa != wb {
-		return wa
-	}
-	return a.idx < b.idx
-}
-
-// Scheduling constants.
-const (
-	// A worker whose oldest message has been running for longer than
-	// stallFactor times the usual service time of a message (at least
-	// minStall) gets no more work while it has some: an idle worker takes
-	// it instead of the work queueing behind a slow task.
-	stallFactor = 8
-	minStall    = time.Millisecond
-
-	// Batching: items of at most smallItem bytes are batched, at most
-	// maxBatchItems or maxBatchBytes a message, and no more than about
-	// batchTime of estimated work.
-	smallItem     = 8 << 10
-	maxBatchItems = 1024
-	maxBatchBytes = 128 << 10
-	batchTime     = time.Millisecond
-	// initialItemEstimate makes the first batches small (2 items) until
-	// the time an item takes has been measured: items may be slow.
-	initialItemEstimate = batchTime / 2
-)
-
-func (p *Pool) stallAfter() int64 {
-	return max(int64(minStall), stallFactor*p.ewmaMsg.Load())
-}
-
-// observeItems updates the estimate of one item's run time from a batch
-// of items that the worker ran in d nanoseconds.
-// The worker's clock is not skewed by scheduling the way round trips are,
-// so the estimate follows it fast: it takes the first measurement as is,
-// then moves halfway towards each new one.
-func (p *Pool) observeItems(d int64, items int) {
-	sample := max(d/int64(items), 1)
-	if !p.itemMeasured.Swap(true) {
-		p.ewmaItem.Store(sample)
-		return
-	}
-	old := p.ewmaItem.Load()
-	p.ewmaItem.Store(max(old+(sample-old)/2, 1))
-}
-
-// ewma moves an estimate an eighth of the way towards a sample, which
-// first moves at most fourfold (a GC pause or a descheduled worker should
-// not swing it).
-func ewma(v *atomic.Int64, sample int64) {
-	old := v.Load()
-	if old <= 0 {
-		v.Store(max(sample, 1))
-		return
-	}
-	sample = min(max(sample, old/4), 4*old)
-	v.Store(max(old+(sample-old)/8, 1))
-}
-
-// batchLimit returns how many items the next batch may hold, with queued
-// items waiting (the first one taken included).
-func (p *Pool) batchLimit(queued int) int {
-	// A fair share for each worker that can run at once: more workers than
-	// CPUs would only make more, smaller messages.
-	share := max(min(int(p.live.Load()), runtime.NumCPU()), 1)
-	limit := min(maxBatchItems, (queued+share-1)/share)
-	per := max(p.ewmaItem.Load(), 1)
-	budget := int64(batchTime)
-	if t := p.cfg.TaskTimeout; t > 0 {
-		budget = min(budget, int64(t)/8)
-	}
-	return max(1, min(limit, int(budget/per)))
 }
 
 // retire records that a slot will have no worker any more; when it was the

@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
-	"runtime"
 	"slices"
 	"sync"
 	"sync/atomic"
@@ -252,124 +251,6 @@ func (s *slot) dispatch(g *gen) exitReason {
 // spareRecheck is how often at least a spare worker looks for work it
 // should take over (see eligible).
 const spareRecheck = 10 * time.Millisecond
-
-// eligible reports whether the worker may take more work now: it accepts
-// work (see accepts), and no other worker that accepts work has fewer
-// messages in flight (least-loaded dispatch). A slot that defers is kicked
-// again when one of its messages completes. spare reports an idle worker
-// kept idle while others run tiny items (see loadView.concentrate), cold
-// one that may take work although it is neither warm nor picked by a push.
-func (s *slot) eligible() (ok, spare, cold bool) {
-	p := s.p
-	l := p.load()
-	n := s.inflight.Load()
-	if !s.accepts(n, l) {
-		return false, n == 0, false
-	}
-	if n == 0 {
-		return true, false, l.concentrate && !s.warm(l.now) && !s.waking.Load()
-	}
-	for _, o := range p.slots {
-		if o != s && o.ready.Load() {
-			if m := o.inflight.Load(); m < n && o.accepts(m, l) {
-				return false, false, false
-			}
-		}
-	}
-	return true, false, false
-}
-
-// anyWaking reports whether a worker other than s was just kicked to take
-// work.
-func (p *Pool) anyWaking(s *slot) bool {
-	for _, o := range p.slots {
-		if o != s && o.waking.Load() {
-			return true
-		}
-	}
-	return false
-}
-
-// loadView is what dispatch decisions look at, read once per decision.
-type loadView struct {
-	now, stall int64
-	// concentrate: items are tiny and workers outnumber the CPUs, so work
-	// goes to at most as many workers as CPUs (active counts those that
-	// have work and room): waking more would only make them take turns on
-	// the CPUs and split the work into more, smaller messages.
-	concentrate bool
-	active      int
-	stuck       bool // some worker with room seems stuck
-}
-
-const tinyItem = 20 * time.Microsecond // items below this are concentrated
-
-func (p *Pool) load() loadView {
-	l := loadView{now: p.now(), stall: p.stallAfter()}
-	if len(p.slots) <= runtime.NumCPU() || !p.itemMeasured.Load() || p.ewmaItem.Load() >= int64(tinyItem) {
-		return l
-	}
-	l.concentrate = true
-	// Active: has work and room and is not stuck, by a lenient measure
-	// (a worker descheduled for a moment is not stuck); or has just been
-	// kicked to take work.
-	stuck := max(4*l.stall, int64(spareRecheck))
-	for _, o := range p.slots {
-		if !o.ready.Load() {
-			continue
-		}
-		if o.active(l.now, stuck) {
-			l.active++
-		} else if o.inflight.Load() > 0 {
-			l.stuck = true
-		}
-	}
-	return l
-}
-
-// accepts reports whether a worker with n messages in flight may take
-// more: it has room and does not seem stuck on a slow task (an idle worker
-// should take the work instead); an idle worker stays idle while enough
-// others are active (see loadView.concentrate).
-//
-// Under concentration an idle worker that is not warm takes work only
-// when fewer than NumCPU workers are active and either a push picked it
-// (pick prefers warm workers, then low slots, so the same ones keep the
-// work and their rings stay in the caches), no worker is active at all, or
-// one seems stuck.
-func (s *slot) accepts(n int32, l loadView) bool {
-	if n > 0 {
-		return s.canTake(n, l.now, l.stall)
-	}
-	if !l.concentrate || s.warm(l.now) || s.waking.Load() {
-		return true // a push picked it knowing how many were active
-	}
-	return l.active < runtime.NumCPU() && (l.active == 0 || l.stuck)
-}
-
-// active reports, for concentrating tiny items, whether the worker counts
-// as one of those running them: it has work and is not stuck (by a lenient
-// measure: a worker descheduled for a moment is not stuck), has just been
-// kicked to take work, or had work a moment ago (it is between two
-// messages).
-func (s *slot) active(now, stuck int64) bool {
-	if s.inflight.Load() > 0 {
-		return now-s.headSince.Load() <= stuck
-	}
-	return s.waking.Load() || s.warm(now)
-}
-
-// warmFor is how long after its last work a worker still counts as active.
-const warmFor = 2 * time.Millisecond
-
-// warm reports whether the worker had work a moment ago.
-func (s *slot) warm(now int64) bool { return now-s.lastWork.Load() < int64(warmFor) }
-
-// canTake reports whether a worker with n messages in flight has room and
-// does not seem stuck.
-func (s *slot) canTake(n int32, now, stall int64) bool {
-	return n == 0 || (n < int32(s.p.cfg.MaxInFlight) && now-s.headSince.Load() <= stall)
-}
 
 // take takes the next message's worth of tasks from the queue, and the
 // tasks it found their callers no longer want. With an empty queue it
