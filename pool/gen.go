@@ -121,18 +121,6 @@ func (g *gen) deathErr() error {
 	return fmt.Errorf("worker process %d exited: %w", g.h.PID(), worker.ErrExited)
 }
 
-// kill kills the worker for a reason that is no fault of the tasks in
-// flight on it: they run again without counting against Retries.
-func (g *gen) kill(reason string) {
-	g.mu.Lock()
-	if g.killed == "" {
-		g.killed = reason
-	}
-	g.mu.Unlock()
-	g.h.Terminate()
-	g.markDead(nil)
-}
-
 // receive is the receiver goroutine: it takes the results of the messages
 // in the fifo, in order, until the dispatcher has stopped and the fifo is
 // empty. Every message it takes ends each of its tasks exactly once: with a
