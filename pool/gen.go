@@ -64,6 +64,7 @@ func (s *slot) newGen(h *worker.Handle, fn *funcState) *gen {
 	}
 	g.fn.Store(fn)
 	s.inflight.Store(0)
+	s.waking.Store(false)
 	s.ready.Store(true)
 	s.appliedGen.Store(fn.gen)
 	s.mu.Lock()

@@ -156,7 +156,7 @@ func (s *slot) eligible() (ok, spare, cold bool) {
 // work.
 func (p *Pool) anyWaking(s *slot) bool {
 	for _, o := range p.slots {
-		if o != s && o.waking.Load() {
+		if o != s && o.ready.Load() && o.waking.Load() {
 			return true
 		}
 	}
