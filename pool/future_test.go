@@ -184,17 +184,19 @@ func TestSpareWorkersTakeOverFromStuckOnes(t *testing.T) {
 	require.NoError(t, err)
 	var slow []*pool.Future
 	for range runtime.NumCPU() {
+		// One at a time, each once the previous one runs: a worker already
+		// stuck gets no more work, so each lands on a worker of its own.
 		slow = append(slow, p.Submit(context.Background(), []byte("sleep 3s")))
-	}
-	eventually(t, 5*time.Second, func() bool {
-		busy := 0
-		for _, w := range p.Status().Workers {
-			if w.State == status.Busy && w.TaskElapsed > 20*time.Millisecond {
-				busy++
+		eventually(t, 5*time.Second, func() bool {
+			busy := 0
+			for _, w := range p.Status().Workers {
+				if w.State == status.Busy && w.TaskElapsed > 20*time.Millisecond {
+					busy++
+				}
 			}
-		}
-		return busy == len(slow)
-	}, "the slow tasks do not run")
+			return busy == len(slow)
+		}, "the slow tasks do not run")
+	}
 	start := time.Now()
 	outs, err := p.Map(context.Background(), items(20000))
 	require.NoError(t, err)

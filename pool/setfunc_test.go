@@ -3,6 +3,7 @@ package pool_test
 import (
 	"context"
 	"fmt"
+	"runtime"
 	"sync"
 	"syscall"
 	"testing"
@@ -19,7 +20,8 @@ func TestSetFunc(t *testing.T) {
 	for _, from := range []string{"upper", "upper-raw"} {
 		for _, to := range []string{"prefix", "echo-raw"} {
 			t.Run(from+" to "+to, func(t *testing.T) {
-				p := newPool(t, pool.Config{Workers: 3, Worker: worker.Config{Func: from}})
+				// No more workers than CPUs: tiny items then go to all of them.
+				p := newPool(t, pool.Config{Workers: min(runtime.NumCPU(), 3), Worker: worker.Config{Func: from}})
 				ctx := context.Background()
 				require.NoError(t, p.SetFunc(ctx, to, []byte("p:")))
 				want := func(in string) string {
