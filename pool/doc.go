@@ -100,6 +100,12 @@
 // worker does not expose its registry, which the wrapper in the worker
 // needs to build the function by name.
 //
+// A message sent to a worker cannot be taken back: the messages already
+// queued in a worker's ring behind a task that turns out slow (up to
+// MaxInFlight minus one) wait for it. What the scheduler guarantees is that
+// no more work goes to a worker once it seems stuck, while another can take
+// it; a lower MaxInFlight bounds the wait for tasks of very uneven lengths.
+//
 // Submit and Do never block: their queue is unbounded. Map, Stream and
 // Unordered queue a bounded window at a time.
 //
