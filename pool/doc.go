@@ -21,15 +21,17 @@
 // that seems stuck gets no more work until it answers: once its oldest
 // message in flight has run for more than 8 times the usual service time
 // of a message (at least 1 ms), so work does not queue behind a slow task
-// while another worker could run it. When workers outnumber the CPUs and
-// the items are tiny (under 20 us of the worker's time each, as measured),
-// work goes to at most as many workers as CPUs, preferring those that had
-// work a moment ago (their rings are warm in the caches), so that the
-// others do not make them take turns on the CPUs and split the work into
-// more, smaller messages; the idle ones take over when those get stuck
-// (they look again every 10 ms or so). Nobody polls: dispatchers,
-// receivers and callers sleep on channels and timers, and package worker
-// sleeps on eventfd doorbells.
+// while another worker could run it. When the items are tiny (under 20 us
+// of the worker's time each, as measured), the pool's own per-item work is
+// the bottleneck, not the workers: more workers would only split the work
+// into more, smaller messages and make them take turns on the CPUs. So
+// work then goes to as few workers as keep up (from one up to as many as
+// CPUs, tuned every 10 ms from how long the active ones wait for input),
+// preferring the one that had work last (its rings are warm in the
+// caches); the idle ones take over when those get stuck (they look again
+// every 10 ms or so). Nobody polls: dispatchers, receivers and callers
+// sleep on channels and timers, and package worker sleeps on eventfd
+// doorbells.
 //
 // Batching: when the function was registered with Register or
 // RegisterFactory (not worker.Register), the worker is this binary

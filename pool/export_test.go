@@ -16,3 +16,6 @@ func Batches(p *Pool) (msgs, items uint64) {
 
 // BatchMagic returns the bytes that start a batch frame.
 func BatchMagic() []byte { return append([]byte(nil), batchMagic[:]...) }
+
+// ActiveCap returns how many workers may run tiny items at once.
+func ActiveCap(p *Pool) int { return int(p.activeCap.Load()) }

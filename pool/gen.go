@@ -41,6 +41,9 @@ type gen struct {
 	watchDone chan struct{}
 	quit      chan struct{} // closed when the generation ends
 
+	// adjustCap's last look at the status block (Pool.adjustCap only).
+	capWait, capAt int64
+
 	// The receiver's last look at the status block (measure), and the
 	// worker time of batches it has received.
 	lastBusy, framedTime, lastFramedTime time.Duration
@@ -157,6 +160,7 @@ func (g *gen) receive() {
 		}
 		if err == nil {
 			ewma(&p.ewmaMsg, took)
+			p.adjustCap(now)
 		}
 		s.signal()
 		g.complete(m, out, err)

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"runtime"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -37,6 +38,8 @@ type Pool struct {
 	ewmaMsg      atomic.Int64 // time from a message becoming the oldest in flight to its result
 	ewmaItem     atomic.Int64 // worker time running one item of a batch
 	itemMeasured atomic.Bool  // ewmaItem holds a measurement
+	activeCap    atomic.Int32 // workers that may run tiny items at once (adjustCap)
+	capAt        atomic.Int64 // p.now() of the last adjustCap
 
 	maxFrame int // the largest batch frame: maxBatchBytes or less under MaxPayload
 
@@ -99,6 +102,7 @@ func New(ctx context.Context, cfg Config) (*Pool, error) {
 	fn := p.newFuncState(1, cfg.Worker.Func, cfg.Worker.Static)
 	p.fn.Store(fn)
 	p.ewmaItem.Store(int64(initialItemEstimate))
+	p.activeCap.Store(int32(min(cfg.Workers, runtime.NumCPU())))
 
 	handles := make([]*worker.Handle, cfg.Workers)
 	errs := make([]error, cfg.Workers)

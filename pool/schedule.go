@@ -24,16 +24,16 @@ func (p *Pool) pick(idle []*slot, n int) []*slot {
 				continue
 			}
 			load := s.inflight.Load()
-			if load == 0 && l.concentrate && !s.warm(l.now) {
-				if l.active >= runtime.NumCPU() {
-					continue // concentrated elsewhere (see accepts)
+			if load == 0 && l.concentrate {
+				if l.active >= l.cap {
+					continue // concentrated elsewhere (see loadView)
 				}
 			} else if !s.accepts(load, l) {
 				continue
 			}
-			// Ties go to a worker that had work a moment ago, then to the
-			// lowest slot: the same workers (and their rings, warm in the
-			// caches) get the work.
+			// Ties go to the worker that had work last, then to the lowest
+			// slot: the same workers (and their rings, warm in the caches)
+			// get the work.
 			if best == nil || load < bestLoad || (load == bestLoad && better(s, best, l.now)) {
 				best, bestLoad = s, load
 			}
@@ -41,7 +41,7 @@ func (p *Pool) pick(idle []*slot, n int) []*slot {
 		if best == nil {
 			break
 		}
-		if bestLoad == 0 && l.concentrate && !best.warm(l.now) {
+		if bestLoad == 0 && l.concentrate {
 			best.waking.Store(true)
 			l.active++ // it will be
 		}
@@ -50,10 +50,11 @@ func (p *Pool) pick(idle []*slot, n int) []*slot {
 	return chosen
 }
 
-// better breaks a tie between two idle workers (see pick).
-func better(a, b *slot, now int64) bool {
-	if wa, wb := a.warm(now), b.warm(now); wa != wb {
-		return wa
+// better breaks a tie between two idle workers (see pick): the one that
+// had work last, then the lower slot.
+func better(a, b *slot, _ int64) bool {
+	if la, lb := a.lastWork.Load(), b.lastWork.Load(); la != lb {
+		return la > lb
 	}
 	return a.idx < b.idx
 }
@@ -129,10 +130,10 @@ func (p *Pool) batchLimit(queued int) int {
 // eligible reports whether the worker may take more work now: it accepts
 // work (see accepts), and no other worker that accepts work has fewer
 // messages in flight (least-loaded dispatch). A slot that defers is kicked
-// again when one of its messages completes. spare reports an idle worker
-// kept idle while others run tiny items (see loadView.concentrate), cold
-// one that may take work although it is neither warm nor picked by a push.
-func (s *slot) eligible() (ok, spare, cold bool) {
+// again when one of its messages completes. idle reports an idle worker
+// kept idle while others run tiny items (see loadView), self one that takes
+// work on its own under concentration (see accepts).
+func (s *slot) eligible() (ok, idle, self bool) {
 	p := s.p
 	l := p.load()
 	n := s.inflight.Load()
@@ -140,7 +141,7 @@ func (s *slot) eligible() (ok, spare, cold bool) {
 		return false, n == 0, false
 	}
 	if n == 0 {
-		return true, false, l.concentrate && !s.warm(l.now) && !s.waking.Load()
+		return true, false, l.concentrate && !s.waking.Load()
 	}
 	for _, o := range p.slots {
 		if o != s && o.ready.Load() {
@@ -164,37 +165,61 @@ func (p *Pool) anyWaking(s *slot) bool {
 }
 
 // loadView is what dispatch decisions look at, read once per decision.
+//
+// Concentration: when items are tiny (under tinyItem of the worker's time
+// each), more workers do not make the work go faster, only split it into
+// more, smaller messages and make workers take turns on the CPUs: the pool
+// (one goroutine per call feeding, one per worker receiving) is then the
+// bottleneck, not the workers. So work goes to at most activeCap workers,
+// which adjustCap tunes from how busy they are (from one up to as many as
+// CPUs). The rules, under concentration:
+//
+//   - a worker with work takes more like any other (least loaded first);
+//   - an idle worker takes work when a push picked it (pick allows no more
+//     than activeCap active workers, and prefers the one that had work
+//     last, whose rings are warm in the caches); or on its own when fewer
+//     than activeCap are active and either one seems stuck (idle workers
+//     look every 10 ms or so) or none has work and it is the one that had
+//     work last.
 type loadView struct {
-	now, stall int64
-	// concentrate: items are tiny and workers outnumber the CPUs, so work
-	// goes to at most as many workers as CPUs (active counts those that
-	// have work and room): waking more would only make them take turns on
-	// the CPUs and split the work into more, smaller messages.
+	now, stall  int64
 	concentrate bool
-	active      int
-	stuck       bool // some worker with room seems stuck
+	cap         int  // how many workers may be active (Pool.activeCap)
+	active      int  // workers with work that are not stuck, and picked ones
+	stuck       bool // some worker with work seems stuck
+	last        *slot
 }
 
 const tinyItem = 20 * time.Microsecond // items below this are concentrated
 
 func (p *Pool) load() loadView {
 	l := loadView{now: p.now(), stall: p.stallAfter()}
-	if len(p.slots) <= runtime.NumCPU() || !p.itemMeasured.Load() || p.ewmaItem.Load() >= int64(tinyItem) {
+	if !p.itemMeasured.Load() || p.ewmaItem.Load() >= int64(tinyItem) {
+		return l
+	}
+	l.cap = int(p.activeCap.Load())
+	if l.cap >= len(p.slots) {
 		return l
 	}
 	l.concentrate = true
-	// Active: has work and room and is not stuck, by a lenient measure
-	// (a worker descheduled for a moment is not stuck); or has just been
-	// kicked to take work.
+	// Stuck, by a lenient measure: a worker descheduled for a moment is
+	// not stuck.
 	stuck := max(4*l.stall, int64(spareRecheck))
 	for _, o := range p.slots {
 		if !o.ready.Load() {
 			continue
 		}
-		if o.active(l.now, stuck) {
+		switch {
+		case o.inflight.Load() > 0:
+			if l.now-o.headSince.Load() <= stuck {
+				l.active++
+			} else {
+				l.stuck = true
+			}
+		case o.waking.Load():
 			l.active++
-		} else if o.inflight.Load() > 0 {
-			l.stuck = true
+		case l.last == nil || o.lastWork.Load() > l.last.lastWork.Load():
+			l.last = o
 		}
 	}
 	return l
@@ -202,44 +227,60 @@ func (p *Pool) load() loadView {
 
 // accepts reports whether a worker with n messages in flight may take
 // more: it has room and does not seem stuck on a slow task (an idle worker
-// should take the work instead); an idle worker stays idle while enough
-// others are active (see loadView.concentrate).
-//
-// Under concentration an idle worker that is not warm takes work only
-// when fewer than NumCPU workers are active and either a push picked it
-// (pick prefers warm workers, then low slots, so the same ones keep the
-// work and their rings stay in the caches), no worker is active at all, or
-// one seems stuck.
+// should take the work instead); under concentration an idle worker
+// follows the rules of loadView.
 func (s *slot) accepts(n int32, l loadView) bool {
 	if n > 0 {
 		return s.canTake(n, l.now, l.stall)
 	}
-	if !l.concentrate || s.warm(l.now) || s.waking.Load() {
+	if !l.concentrate || s.waking.Load() {
 		return true // a push picked it knowing how many were active
 	}
-	return l.active < runtime.NumCPU() && (l.active == 0 || l.stuck)
+	return l.active < l.cap && (l.stuck || (l.active == 0 && l.last == s))
 }
-
-// active reports, for concentrating tiny items, whether the worker counts
-// as one of those running them: it has work and is not stuck (by a lenient
-// measure: a worker descheduled for a moment is not stuck), has just been
-// kicked to take work, or had work a moment ago (it is between two
-// messages).
-func (s *slot) active(now, stuck int64) bool {
-	if s.inflight.Load() > 0 {
-		return now-s.headSince.Load() <= stuck
-	}
-	return s.waking.Load() || s.warm(now)
-}
-
-// warmFor is how long after its last work a worker still counts as active.
-const warmFor = 2 * time.Millisecond
-
-// warm reports whether the worker had work a moment ago.
-func (s *slot) warm(now int64) bool { return now-s.lastWork.Load() < int64(warmFor) }
 
 // canTake reports whether a worker with n messages in flight has room and
 // does not seem stuck.
 func (s *slot) canTake(n int32, now, stall int64) bool {
 	return n == 0 || (n < int32(s.p.cfg.MaxInFlight) && now-s.headSince.Load() <= stall)
 }
+
+// adjustCap tunes activeCap, at most once per capPeriod: up by one while
+// the active workers are busy (they waited for input less than 20% of the
+// time), down by one while they mostly wait (over 70%). Any goroutine may
+// call it; one at a time does the work.
+func (p *Pool) adjustCap(now int64) {
+	last := p.capAt.Load()
+	if now-last < int64(capPeriod) || !p.capAt.CompareAndSwap(last, now) {
+		return
+	}
+	var waited, span int64
+	for _, s := range p.slots {
+		s.mu.Lock()
+		g := s.cur
+		s.mu.Unlock()
+		if g == nil || !s.ready.Load() {
+			continue
+		}
+		st := g.h.Status()
+		w, at := int64(st.Waiting), now
+		if g.capAt > 0 && at > g.capAt && (s.inflight.Load() > 0 || now-s.lastWork.Load() < int64(capPeriod)) {
+			waited += w - g.capWait
+			span += at - g.capAt
+		}
+		g.capWait, g.capAt = w, at
+	}
+	if span <= 0 {
+		return
+	}
+	c := p.activeCap.Load()
+	switch idle := float64(waited) / float64(span); {
+	case idle < 0.2 && c < int32(min(len(p.slots), runtime.NumCPU())):
+		p.activeCap.Store(c + 1)
+	case idle > 0.7 && c > 1:
+		p.activeCap.Store(c - 1)
+	}
+}
+
+// capPeriod is how often adjustCap looks.
+const capPeriod = 10 * time.Millisecond

@@ -209,9 +209,9 @@ func (s *slot) dispatch(g *gen) exitReason {
 		if p.closing.Load() && p.pending.Load() == 0 {
 			return exitClose
 		}
-		ok, spare, cold := s.eligible()
+		ok, spare, self := s.eligible()
 		if ok {
-			m, skipped := s.take(g, cold)
+			m, skipped := s.take(g, self)
 			p.fail(skipped, errSkipped)
 			if m != nil {
 				s.send(g, m)
@@ -255,12 +255,12 @@ const spareRecheck = 10 * time.Millisecond
 // take takes the next message's worth of tasks from the queue, and the
 // tasks it found their callers no longer want. With an empty queue it
 // records the slot as idle, so that the next push kicks it.
-func (s *slot) take(g *gen, cold bool) (*message, []*task) {
+func (s *slot) take(g *gen, self bool) (*message, []*task) {
 	p := s.p
 	q := &p.q
 	var skipped []*task
 	q.mu.Lock()
-	if cold && p.anyWaking(s) {
+	if self && p.anyWaking(s) {
 		// A push has just picked another worker for this work (pick runs
 		// under the queue's lock too): leave it to that one.
 		q.setIdleLocked(s, true)
