@@ -117,7 +117,11 @@ func ewma(v *atomic.Int64, sample int64) {
 func (p *Pool) batchLimit(queued int) int {
 	// A fair share for each worker that can run at once: more workers than
 	// CPUs would only make more, smaller messages.
-	share := max(min(int(p.live.Load()), runtime.NumCPU()), 1)
+	share := min(int(p.live.Load()), runtime.NumCPU())
+	if p.itemMeasured.Load() && p.ewmaItem.Load() < int64(tinyItem) {
+		share = min(share, int(p.activeCap.Load())) // concentrated (see loadView)
+	}
+	share = max(share, 1)
 	limit := min(maxBatchItems, (queued+share-1)/share)
 	per := max(p.ewmaItem.Load(), 1)
 	budget := int64(batchTime)
