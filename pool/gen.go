@@ -41,7 +41,7 @@ type gen struct {
 	watchDone chan struct{}
 	quit      chan struct{} // closed when the generation ends
 
-	// adjustCap's last look at the status block (Pool.adjustCap only).
+	// adjustCap's last look at the status block (guarded by Pool.capMu).
 	capWait, capAt int64
 
 	// The receiver's last look at the status block (measure), and the

@@ -40,6 +40,7 @@ type Pool struct {
 	itemMeasured atomic.Bool  // ewmaItem holds a measurement
 	activeCap    atomic.Int32 // workers that may run tiny items at once (adjustCap)
 	capAt        atomic.Int64 // p.now() of the last adjustCap
+	capMu        sync.Mutex   // held by adjustCap
 
 	maxFrame int // the largest batch frame: maxBatchBytes or less under MaxPayload
 

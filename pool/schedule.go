@@ -252,12 +252,17 @@ func (s *slot) canTake(n int32, now, stall int64) bool {
 // adjustCap tunes activeCap, at most once per capPeriod: up by one while
 // the active workers are busy (they waited for input less than 20% of the
 // time), down by one while they mostly wait (over 70%). Any goroutine may
-// call it; one at a time does the work.
+// call it; one at a time does the work (under capMu, which also guards the
+// gens' capWait and capAt).
 func (p *Pool) adjustCap(now int64) {
-	last := p.capAt.Load()
-	if now-last < int64(capPeriod) || !p.capAt.CompareAndSwap(last, now) {
+	if now-p.capAt.Load() < int64(capPeriod) || !p.capMu.TryLock() {
 		return
 	}
+	defer p.capMu.Unlock()
+	if now-p.capAt.Load() < int64(capPeriod) {
+		return
+	}
+	p.capAt.Store(now)
 	var waited, span int64
 	for _, s := range p.slots {
 		s.mu.Lock()
