@@ -124,45 +124,11 @@ func (p *Pool) Stream(ctx context.Context, ins iter.Seq[[]byte]) iter.Seq[Result
 			}
 			return drain(ts), nil
 		}
-		stopped := false
-		var ctxErr error
-		for in := range ins {
-			if ctxErr = ctx.Err(); ctxErr != nil {
-				break
-			}
+		stopped, ctxErr := pump(ctx, g, ins, &fed, func() {
 			if fed-next >= len(ready) {
 				grow()
 			}
-			g.feed(g.task(fed, in), true)
-			fed++
-			for {
-				// g.full() bounds fed - next: tasks are retired in order.
-				block := g.full()
-				ok, err := wait(block)
-				if err != nil {
-					ctxErr = err
-					break
-				}
-				if !ok {
-					stopped = true
-					break
-				}
-				if !block {
-					break
-				}
-			}
-			if stopped || ctxErr != nil || g.refused {
-				break
-			}
-		}
-		for !stopped && ctxErr == nil && next < fed {
-			ok, err := wait(true)
-			if err != nil {
-				ctxErr = err
-			} else if !ok {
-				stopped = true
-			}
-		}
+		}, func() bool { return next < fed }, wait)
 		if !stopped && ctxErr != nil {
 			yield(Result{Index: next, Err: ctxErr})
 		}
@@ -194,43 +160,53 @@ func (p *Pool) Unordered(ctx context.Context, ins iter.Seq[[]byte]) iter.Seq[Res
 			}
 			return true, nil
 		}
-		stopped := false
-		var ctxErr error
-		for in := range ins {
-			if ctxErr = ctx.Err(); ctxErr != nil {
-				break
-			}
-			g.feed(g.task(fed, in), true)
-			fed++
-			for {
-				block := g.full()
-				ok, err := wait(block)
-				if err != nil {
-					ctxErr = err
-					break
-				}
-				if !ok {
-					stopped = true
-					break
-				}
-				if !block {
-					break
-				}
-			}
-			if stopped || ctxErr != nil || g.refused {
-				break
-			}
-		}
-		for !stopped && ctxErr == nil && got < fed {
-			ok, err := wait(true)
-			if err != nil {
-				ctxErr = err
-			} else if !ok {
-				stopped = true
-			}
-		}
+		stopped, ctxErr := pump(ctx, g, ins, &fed, func() {}, func() bool { return got < fed }, wait)
 		if !stopped && ctxErr != nil {
 			yield(Result{Index: -1, Err: ctxErr})
 		}
 	}
+}
+
+// pump feeds ins into g, counting in *fed, and hands results to wait
+// (block says whether it must wait for one; it reports false when the
+// caller stopped). A full window blocks further feeding: g.full() bounds
+// the items in flight. Once ins is done it waits until pending reports
+// false. It returns whether the caller stopped, and the context's (or the
+// group's) error. prepare runs before each item is fed.
+func pump(ctx context.Context, g *group, ins iter.Seq[[]byte], fed *int, prepare func(), pending func() bool, wait func(block bool) (bool, error)) (stopped bool, ctxErr error) {
+	for in := range ins {
+		if ctxErr = ctx.Err(); ctxErr != nil {
+			break
+		}
+		prepare()
+		g.feed(g.task(*fed, in), true)
+		*fed++
+		for {
+			block := g.full()
+			ok, err := wait(block)
+			if err != nil {
+				ctxErr = err
+				break
+			}
+			if !ok {
+				stopped = true
+				break
+			}
+			if !block {
+				break
+			}
+		}
+		if stopped || ctxErr != nil || g.refused {
+			break
+		}
+	}
+	for !stopped && ctxErr == nil && pending() {
+		ok, err := wait(true)
+		if err != nil {
+			ctxErr = err
+		} else if !ok {
+			stopped = true
+		}
+	}
+	return stopped, ctxErr
 }
