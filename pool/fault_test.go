@@ -246,7 +246,7 @@ func TestKilledParentLeavesNoWorkers(t *testing.T) {
 	}
 	require.Len(t, pids, 3)
 	for _, pid := range pids {
-		require.True(t, alive(pid), "worker %d not running", pid)
+		require.True(t, testutil.Alive(pid), "worker %d not running", pid)
 	}
 	require.NoError(t, cmd.Process.Signal(syscall.SIGKILL))
 	err = cmd.Wait()
@@ -254,7 +254,7 @@ func TestKilledParentLeavesNoWorkers(t *testing.T) {
 	require.True(t, errors.As(err, &ee))
 	deadline := time.Now().Add(2 * time.Second)
 	for _, pid := range pids {
-		for alive(pid) {
+		for testutil.Alive(pid) {
 			require.True(t, time.Now().Before(deadline), "worker %d still running 2 s after its parent was killed", pid)
 			time.Sleep(10 * time.Millisecond)
 		}

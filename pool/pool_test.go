@@ -155,7 +155,7 @@ func TestTerminate(t *testing.T) {
 		require.ErrorIs(t, err, pool.ErrClosed)
 	}
 	for _, pid := range pids {
-		assert.False(t, alive(pid), "worker %d still running", pid)
+		assert.False(t, testutil.Alive(pid), "worker %d still running", pid)
 	}
 	require.NoError(t, p.Terminate())
 	_, err := p.Do(context.Background(), []byte("1ms"))

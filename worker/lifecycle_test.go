@@ -4,7 +4,6 @@ import (
 	"bufio"
 	"bytes"
 	"context"
-	"errors"
 	"fmt"
 	"os"
 	"os/exec"
@@ -344,18 +343,7 @@ func TestWorkerExitsWhenItsParentDies(t *testing.T) {
 
 // gone reports whether process pid no longer runs: it does not exist, or it
 // is a zombie waiting for whoever it was reparented to.
-func gone(pid int) bool {
-	if err := syscall.Kill(pid, 0); errors.Is(err, syscall.ESRCH) {
-		return true
-	}
-	b, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/stat")
-	if err != nil {
-		return true
-	}
-	// pid (comm) state ...: comm may hold spaces, so look after the last ')'.
-	i := bytes.LastIndexByte(b, ')')
-	return i >= 0 && i+2 < len(b) && (b[i+2] == 'Z' || b[i+2] == 'X')
-}
+func gone(pid int) bool { return !testutil.Alive(pid) }
 
 // TestWorkerStartedByHand runs the test binary as a worker without a
 // proper parent: it must say what is wrong on stderr and exit 1.

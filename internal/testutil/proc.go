@@ -62,3 +62,20 @@ func MemfdMappings() int { return memfdMappings() }
 
 // OpenFDs lists this process's open descriptors and what they point at.
 func OpenFDs() map[int]string { return openFDs() }
+
+// Alive reports whether process pid exists and is still running: not gone,
+// and not a zombie (or dead) waiting for whoever it was reparented to.
+func Alive(pid int) bool {
+	b, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/stat")
+	if err != nil {
+		return false
+	}
+	// pid (comm) state ...: comm may hold spaces and ')', so the state
+	// follows the last ')'.
+	s := string(b)
+	i := strings.LastIndexByte(s, ')')
+	if i < 0 || i+2 >= len(s) {
+		return true // unreadable format: assume it runs rather than hide a leak
+	}
+	return s[i+2] != 'Z' && s[i+2] != 'X'
+}
