@@ -58,4 +58,3 @@ func ctxTimeout(tb testing.TB, d time.Duration) context.Context {
 	tb.Cleanup(cancel)
 	return ctx
 }
-
