@@ -16,6 +16,8 @@ FUZZTIME ?= 30s
 # Benchmark pattern and repetitions for `make bench`.
 BENCH ?= .
 COUNT ?= 10
+# Messages for `make soak`.
+SOAK ?= 100000000
 
 cpuflag = $(if $(CPU),-cpu=$(CPU))
 # Go files gofmt checks: skips testdata, vendor and dot/underscore dirs, as go does.
@@ -39,6 +41,14 @@ test: ## go vet, then every test with -race (CPU=1,2,4 for a GOMAXPROCS matrix)
 .PHONY: test-short
 test-short: ## the tests with -short and -race: small stress sizes, quick
 	$(GO) test -race -short -count=1 -timeout=10m $(cpuflag) ./...
+
+.PHONY: chaos
+chaos: ## the full reliability suite (internal/chaos -chaos.full): kill storms, hostile workers, leaks; about an hour
+	$(GO) test -count=1 -timeout=180m -v $(cpuflag) ./internal/chaos -chaos.full
+
+.PHONY: soak
+soak: ## the soak test alone (SOAK=messages, default 1e8): sequence checks, RSS and throughput over time
+	$(GO) test -count=1 -timeout=0 -v -run='^TestSoak$$' ./internal/chaos -chaos.full -chaos.soak=$(SOAK)
 
 .PHONY: lint
 lint: ## gofmt check, go vet, staticcheck, import rules (scripts/check-imports.sh)
