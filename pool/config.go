@@ -15,9 +15,9 @@ type Config struct {
 	Workers int
 	// Worker configures each worker process (Func is required). When
 	// Worker.Spin is 0 the pool picks the spin policy for all its workers
-	// at once: worker.DefaultSpin(Workers), and no spinning at all when
-	// that is 0, so workers that outnumber the CPUs sleep instead of
-	// stealing the CPU from the side they wait for.
+	// at once: worker.DefaultSpin(Workers), which is worker.NoSpin when
+	// the workers and their receivers outnumber the CPUs, so that they
+	// sleep instead of stealing the CPU from the side they wait for.
 	Worker worker.Config
 	// Retries is how often a task that was running when its worker died
 	// is run again, on another worker or the dead one's replacement;
@@ -63,11 +63,7 @@ func (c Config) withDefaults() (Config, error) {
 		c.MaxInFlight = DefaultMaxInFlight
 	}
 	if c.Worker.Spin == 0 {
-		// worker.DefaultSpin returns 0 for "do not spin", which in
-		// worker.Config means "default policy": say "never" explicitly.
-		if c.Worker.Spin = worker.DefaultSpin(c.Workers); c.Worker.Spin == 0 {
-			c.Worker.Spin = -1
-		}
+		c.Worker.Spin = worker.DefaultSpin(c.Workers)
 	}
 	if c.Worker.MaxPayload == 0 {
 		c.Worker.MaxPayload = defaultMaxPayload

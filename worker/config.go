@@ -25,7 +25,8 @@ type Config struct {
 	// fail with ErrTooLarge.
 	MaxPayload int
 	// Spin is how long a waiting side spins before it sleeps. 0 chooses
-	// the default policy (see DefaultSpin); < 0 never spins.
+	// the default policy (see DefaultSpin); NoSpin (any value < 0) never
+	// spins.
 	Spin time.Duration
 	// StartTimeout bounds Start's wait for the worker's hello; default 10 s.
 	StartTimeout time.Duration
@@ -57,6 +58,10 @@ const (
 	maxSpin = 50 * time.Microsecond
 )
 
+// NoSpin as Config.Spin makes both sides sleep at once when they wait,
+// never spinning. It is what DefaultSpin returns when spinning cannot pay.
+const NoSpin time.Duration = -1
+
 // live counts this process's running workers, for the default spin policy.
 var live atomic.Int64
 
@@ -67,11 +72,12 @@ var live atomic.Int64
 // spinning side steals the CPU from the side it waits for, and every side
 // sleeps at once instead. The budget is adaptive within the bound: a side
 // whose waits keep outlasting it stops spinning (internal/wake.Spin).
+// The result is a valid Config.Spin: a positive budget, or NoSpin.
 func DefaultSpin(n int) time.Duration {
 	if 2*n <= min(runtime.GOMAXPROCS(0), runtime.NumCPU()) {
 		return maxSpin
 	}
-	return 0
+	return NoSpin
 }
 
 func (c Config) withDefaults() (Config, error) {

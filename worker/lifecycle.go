@@ -140,11 +140,7 @@ func spawn(cfg Config) (h *Handle, err error) {
 		stderr = cfg.Stderr
 	}
 	files := []*os.File{h.seg.File(), h.workerBell.Files()[0], h.resultBell.Files()[0], h.roomBell.Files()[0], lifeR}
-	spin := int64(h.spin)
-	if cfg.Spin < 0 {
-		spin = -1
-	}
-	cmd, err := command(cfg, hdr.Cookie, int(hdr.SegmentSize), spin, files, io.MultiWriter(stderr, h.stderr))
+	cmd, err := command(cfg, hdr.Cookie, int(hdr.SegmentSize), int64(h.spin), files, io.MultiWriter(stderr, h.stderr))
 	if err != nil {
 		return nil, err
 	}

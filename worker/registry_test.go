@@ -55,10 +55,10 @@ func TestRegisterIsSafeForConcurrentUse(t *testing.T) {
 
 func TestDefaultSpin(t *testing.T) {
 	cpus := min(runtime.GOMAXPROCS(0), runtime.NumCPU())
-	assert.Zero(t, worker.DefaultSpin(cpus+1), "more workers than CPUs never spin")
+	assert.Equal(t, worker.NoSpin, worker.DefaultSpin(cpus+1), "more workers than CPUs never spin")
 	if cpus >= 2 {
 		assert.Positive(t, worker.DefaultSpin(1), "one worker spins when its side and ours fit on the CPUs")
 	} else {
-		assert.Zero(t, worker.DefaultSpin(1), "one CPU never spins")
+		assert.Equal(t, worker.NoSpin, worker.DefaultSpin(1), "one CPU never spins")
 	}
 }
