@@ -32,6 +32,7 @@ internal/*        nopublic
 internal/proto    allow     internal/atomicx
 internal/wake     allow     internal/atomicx
 internal/testutil allow     internal/atomicx
+internal/testhook allow     -
 shm               deny      ring status worker pool internal/proto
 shm               allow     -
 ring              deny      shm status worker pool internal/wake ext:golang.org/x/sys ext:syscall
@@ -39,7 +40,7 @@ ring              allow     internal/atomicx
 status            deny      shm ring worker pool
 status            allow     internal/atomicx
 worker            deny      pool cmd
-worker            allow     shm ring status internal/atomicx internal/proto internal/wake
+worker            allow     shm ring status internal/atomicx internal/proto internal/wake internal/testhook
 pool              deny      shm ring internal
 pool              allow     worker status
 cmd/shmbench      deny      internal

@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/shmpool/shmpool/internal/proto"
+	"github.com/shmpool/shmpool/internal/testhook"
 	"github.com/shmpool/shmpool/internal/wake"
 	"github.com/shmpool/shmpool/ring"
 	"github.com/shmpool/shmpool/shm"
@@ -295,6 +296,10 @@ func registered() string {
 
 // respond writes one message to the response ring, waiting for room.
 func (s *server) respond(kind proto.Kind, id uint64, payload []byte) {
+	if testhook.BeforeCommit != nil && len(payload) <= s.respRing.MaxRecord() {
+		s.respondHooked(kind, id, payload)
+		return
+	}
 	s.out.Reset(ring.Kind(kind), id, payload)
 	for {
 		done, _, err := s.resp.PushMessage(&s.out)
@@ -305,13 +310,43 @@ func (s *server) respond(kind proto.Kind, id uint64, payload []byte) {
 		if done {
 			return
 		}
-		// Wait for more room than we see now, or for an empty ring: the
-		// parent may have freed room after PushMessage gave up and before
-		// this Free, and if it has drained the ring it frees no more.
-		free, capacity := s.resp.Free(), s.respRing.Capacity()
-		ready := func() bool { f := s.resp.Free(); return f > free || f == capacity }
-		if err := s.spin.Sleep(context.Background(), s.workerBell, s.respRing.ProducerWaiting(), ready); err != nil {
+		s.waitRoom()
+	}
+}
+
+// waitRoom waits for more room in the response ring than there is now, or
+// for an empty ring: the parent may have freed room after the last push
+// gave up and before this Free, and if it has drained the ring it frees no
+// more.
+func (s *server) waitRoom() {
+	free, capacity := s.resp.Free(), s.respRing.Capacity()
+	ready := func() bool { f := s.resp.Free(); return f > free || f == capacity }
+	if err := s.spin.Sleep(context.Background(), s.workerBell, s.respRing.ProducerWaiting(), ready); err != nil {
+		os.Exit(s.corrupt(err))
+	}
+}
+
+// respondHooked is respond for a test that armed testhook.BeforeCommit: the
+// same one record, written with Reserve and Commit, and the hook called
+// halfway through the copy of the payload.
+func (s *server) respondHooked(kind proto.Kind, id uint64, payload []byte) {
+	for {
+		buf, ok, err := s.resp.Reserve(len(payload))
+		if err != nil {
 			os.Exit(s.corrupt(err))
 		}
+		if !ok {
+			s.waitRoom()
+			continue
+		}
+		half := len(payload) / 2
+		copy(buf, payload[:half])
+		testhook.BeforeCommit(uint8(kind), buf, half)
+		copy(buf[half:], payload[half:])
+		if _, err := s.resp.Commit(len(payload), ring.Kind(kind), id); err != nil {
+			os.Exit(s.corrupt(err))
+		}
+		wake.Wake(s.resultBell, s.respRing.ConsumerWaiting())
+		return
 	}
 }
