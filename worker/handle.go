@@ -55,10 +55,10 @@ type Handle struct {
 
 	// pendMu guards the fields below; it is never held while waiting.
 	pendMu   sync.Mutex
-	pending  []*call  // calls in the request ring, in send order
-	recvQ    []result // results of Send not yet taken by Recv, in order
-	asyncOut int      // Sends whose result Recv has not taken
-	failed   error    // set once: why no call can complete any more
+	pending  fifo[*call]  // calls in the request ring, in send order
+	recvQ    fifo[result] // results of Send not yet taken by Recv, in order
+	asyncOut int          // Sends whose result Recv has not taken
+	failed   error        // set once: why no call can complete any more
 	recvCh   chan struct{}
 
 	rxMu   sync.Mutex     // guards resp: held by whoever reads the response ring
@@ -131,7 +131,7 @@ func (h *Handle) Send(ctx context.Context, in []byte) error {
 func (h *Handle) Poll() bool {
 	h.pendMu.Lock()
 	defer h.pendMu.Unlock()
-	return len(h.recvQ) > 0
+	return h.recvQ.len() > 0
 }
 
 // Recv returns the next result of Send, in Send order, waiting for it if
@@ -139,12 +139,10 @@ func (h *Handle) Poll() bool {
 func (h *Handle) Recv(ctx context.Context) ([]byte, error) {
 	for {
 		h.pendMu.Lock()
-		if len(h.recvQ) > 0 {
-			r := h.recvQ[0]
-			h.recvQ[0] = result{}
-			h.recvQ = h.recvQ[1:]
+		if h.recvQ.len() > 0 {
+			r := h.recvQ.popFront()
 			h.asyncOut--
-			more := len(h.recvQ) > 0
+			more := h.recvQ.len() > 0
 			h.pendMu.Unlock()
 			if more {
 				h.signalRecv() // another Recv may be waiting for the next one
@@ -256,7 +254,7 @@ func (h *Handle) send(ctx context.Context, c *call, payload []byte) error {
 		putCall(c)
 		return err
 	}
-	h.pending = append(h.pending, c)
+	h.pending.push(c)
 	if async {
 		h.asyncOut++
 	}
@@ -279,8 +277,7 @@ func (h *Handle) send(ctx context.Context, c *call, payload []byte) error {
 		h.out.Data = nil
 	}
 	h.pendMu.Lock()
-	n := len(h.pending)
-	if n == 0 || h.pending[n-1] != c {
+	if h.pending.len() == 0 || h.pending.back() != c {
 		// The receiver has taken c out of the queue and completed it or is
 		// about to (the worker died, or answered a message it had whole).
 		h.pendMu.Unlock()
@@ -297,8 +294,7 @@ func (h *Handle) send(ctx context.Context, c *call, payload []byte) error {
 	}
 	if !started {
 		// Nothing reached the ring: take the call back.
-		h.pending[n-1] = nil
-		h.pending = h.pending[:n-1]
+		h.pending.popBack()
 		if async {
 			h.asyncOut--
 		}

@@ -147,7 +147,7 @@ func (h *Handle) kick() {
 func (h *Handle) hasPending() bool {
 	h.pendMu.Lock()
 	defer h.pendMu.Unlock()
-	return len(h.pending) > 0
+	return h.pending.len() > 0
 }
 
 // deliver completes the pending call m answers.
@@ -166,14 +166,12 @@ func (h *Handle) deliver(m ring.Msg) error {
 		return nil
 	}
 	h.pendMu.Lock()
-	if len(h.pending) == 0 || h.pending[0].id != m.ID {
-		n := len(h.pending)
+	if h.pending.len() == 0 || h.pending.front().id != m.ID {
+		n := h.pending.len()
 		h.pendMu.Unlock()
 		return fmt.Errorf("%s record for id %d does not answer the oldest of %d pending calls", kind, m.ID, n)
 	}
-	c := h.pending[0]
-	h.pending[0] = nil
-	h.pending = h.pending[1:]
+	c := h.pending.popFront()
 	h.pendMu.Unlock()
 
 	out, err, perr := decodeAnswer(c.kind, kind, m, h.cfg.MaxPayload)
@@ -236,7 +234,7 @@ func (h *Handle) finish(c *call, out []byte, err error) {
 	}
 	putCall(c)
 	h.pendMu.Lock()
-	h.recvQ = append(h.recvQ, result{out, err})
+	h.recvQ.push(result{out, err})
 	h.pendMu.Unlock()
 	h.signalRecv()
 }
@@ -251,8 +249,7 @@ func (h *Handle) failAll(err error) {
 		}
 	}
 	failed := h.failed
-	pending := h.pending
-	h.pending = nil
+	pending := h.pending.takeAll()
 	h.pendMu.Unlock()
 	for _, c := range pending {
 		h.finish(c, nil, failed)
