@@ -39,10 +39,12 @@ ring              deny      shm status worker pool internal/wake ext:golang.org/
 ring              allow     internal/atomicx
 status            deny      shm ring worker pool
 status            allow     internal/atomicx
+codec             deny      ext:unsafe ext:golang.org ext:github.com
+codec             allow     -
 worker            deny      pool cmd
-worker            allow     shm ring status internal/atomicx internal/proto internal/wake internal/testhook
+worker            allow     shm ring status codec internal/atomicx internal/proto internal/wake internal/testhook
 pool              deny      shm ring internal
-pool              allow     worker status
+pool              allow     worker status codec
 cmd/shmbench      deny      internal
 cmd/shmbench      allow     pool worker status ring
 EOF
