@@ -3,6 +3,12 @@
 // maps, retries, respawn and time limits: the Go successor of doctable's
 // WorkerPool.
 //
+// A Pool runs one function (SetFunc switches it) on items in memory. It
+// deliberately does not persist work (the queue is lost with the parent),
+// prioritise it (one FIFO queue), or stop a task a worker has started other
+// than by killing the worker (TaskTimeout, Terminate): a caller whose
+// context ends stops waiting, and the late result is dropped.
+//
 // # Design
 //
 // A Pool owns Config.Workers slots. Each slot has one goroutine, its
@@ -115,6 +121,10 @@
 // there (its result lost), and runs again: functions should be safe to
 // repeat. Even with Retries 0, tasks that had not started, or that shared a
 // batch with the task that crashed, run again.
+//
+// Config.Worker.Stderr is shared by every worker of the pool, each of which
+// writes to it from a goroutine of its own: it must be safe for concurrent
+// use (os.Stderr is; a bytes.Buffer is not).
 //
 // Linux only, like package worker.
 package pool

@@ -1,5 +1,6 @@
-// Package worker runs a Go function in a separate worker process that
-// exchanges payloads with its parent over shared memory.
+// Package worker implements worker processes: it runs a Go function in a
+// separate process that exchanges payloads with its parent over shared
+// memory.
 //
 // The package has two sides in one binary, like go-plugin's Client and
 // Serve. The parent calls Start and gets a *Handle; the worker process is
@@ -8,6 +9,13 @@
 // it returns at once. Functions are found by name in a registry filled by
 // Register and RegisterFactory from init functions, which run in both
 // processes.
+//
+// A Handle is one worker and no more: spreading work over several workers,
+// retries, replacing a worker that died and task time limits are package
+// pool's. Nor does the package sandbox anything: a worker runs as the
+// parent's user, in its working directory, with its resource limits and its
+// environment (plus Config.Env), and holds no descriptor of the parent's
+// but those described below.
 //
 // # Design
 //
@@ -55,6 +63,9 @@
 // the function returns: copy what you keep. Its result is copied once into
 // the response ring, and once more out of it, so the caller owns what
 // Execute returns.
+//
+// The static data a factory receives (Config.Static, SetFunc) is its own
+// copy, valid for as long as the factory or its function keeps it.
 //
 // Results of Send wait in the parent's memory until Recv takes them: a
 // program that Sends without ever calling Recv grows without bound.

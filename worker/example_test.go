@@ -29,7 +29,7 @@ func init() {
 		if len(static) == 0 {
 			return nil, errors.New("greet: no greeting")
 		}
-		greeting := string(static) // copied: static is not ours to keep either
+		greeting := string(static) // static is the factory's own copy; it may keep it
 		return func(_ context.Context, in []byte) ([]byte, error) {
 			return fmt.Appendf(nil, "%s, %s!", greeting, in), nil
 		}, nil

@@ -1,4 +1,4 @@
-// Package proto defines what the parent and a worker agree on byte by byte,
+// Package proto implements the wire format the parent and a worker agree on
 // outside the rings themselves: the segment header, which places the status
 // block and the two ring regions in a worker's shared-memory segment, and
 // the control messages that travel as ring records.
