@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"iter"
+	"slices"
 	"sync"
 
 	"github.com/shmpool/shmpool/codec"
@@ -125,11 +126,16 @@ func MapOf[In, Out any](ctx context.Context, p *Pool, f *worker.TypedFunc[In, Ou
 	var buf []byte
 	ends := make([]int, 0, len(ins))
 	var encErr error
-	for _, in := range ins {
+	for i, in := range ins {
 		var err error
 		if buf, err = f.AppendInput(buf, in); err != nil {
 			encErr = err
 			break
+		}
+		if i == 0 && len(ins) > 1 {
+			// Size the buffer for items like the first (exact for
+			// Binary), within reason.
+			buf = slices.Grow(buf, min(len(buf)*(len(ins)-1), maxEstimate))
 		}
 		ends = append(ends, len(buf))
 	}
@@ -156,6 +162,9 @@ func MapOf[In, Out any](ctx context.Context, p *Pool, f *worker.TypedFunc[In, Ou
 	}
 	return outs, nil
 }
+
+// maxEstimate bounds the buffer MapOf allocates ahead for the encodings.
+const maxEstimate = 64 << 20
 
 // StreamOf is Pool.Stream for a typed function: it reads ins lazily,
 // encodes each item as it is fed, and yields the decoded results in input
