@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"os/exec"
 
 	"github.com/shmpool/shmpool/internal/proto"
 	"github.com/shmpool/shmpool/internal/wake"
@@ -144,7 +145,7 @@ func spawn(cfg Config) (h *Handle, err error) {
 	if err != nil {
 		return nil, err
 	}
-	if err = cmd.Start(); err != nil {
+	if err = startProcess(cmd); err != nil {
 		return nil, fmt.Errorf("worker: start process %s: %w", cmd.Path, err)
 	}
 	h.cmd, h.pid = cmd, cmd.Process.Pid
@@ -153,6 +154,20 @@ func spawn(cfg Config) (h *Handle, err error) {
 	go h.reap()
 	go h.receive()
 	return h, nil
+}
+
+// startProcess starts cmd from a new goroutine, never from the caller's.
+// The worker's Pdeathsig follows the OS thread that forks it, not the
+// process (golang/go#27505): a caller locked to its thread
+// (runtime.LockOSThread) that returns without unlocking it makes the
+// runtime end that thread, and the kernel would then SIGKILL a worker whose
+// parent lives on. A new goroutine is not locked, and the runtime ends no
+// thread but a locked goroutine's, so the signal comes only with the
+// parent's death.
+func startProcess(cmd *exec.Cmd) error {
+	errc := make(chan error, 1)
+	go func() { errc <- cmd.Start() }()
+	return <-errc
 }
 
 type closerFunc func() error

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"os"
 	"os/exec"
+	"runtime"
 	"strconv"
 	"strings"
 	"sync"
@@ -339,6 +340,46 @@ func TestWorkerExitsWhenItsParentDies(t *testing.T) {
 		}
 		time.Sleep(5 * time.Millisecond)
 	}
+}
+
+// TestStartFromALockedThreadThatEnds starts a worker from a goroutine
+// locked to its OS thread that returns without unlocking it, so the runtime
+// ends the thread that forked the worker. The worker must live on and serve
+// (regression: Pdeathsig, which follows the forking thread, killed it).
+func TestStartFromALockedThreadThatEnds(t *testing.T) {
+	type started struct {
+		h   *worker.Handle
+		tid int
+		err error
+	}
+	c := make(chan started)
+	var try func()
+	try = func() {
+		runtime.LockOSThread() // never unlocked: the thread ends with the goroutine
+		if syscall.Gettid() == os.Getpid() {
+			// The main thread is never ended, only wedged: try another.
+			runtime.UnlockOSThread()
+			go try()
+			return
+		}
+		h, err := worker.Start(context.Background(), worker.Config{Func: "echo"})
+		c <- started{h, syscall.Gettid(), err}
+	}
+	go try()
+	s := <-c
+	require.NoError(t, s.err)
+	defer s.h.Close()
+	task := "/proc/self/task/" + strconv.Itoa(s.tid)
+	require.Eventually(t, func() bool {
+		_, err := os.Stat(task)
+		return os.IsNotExist(err)
+	}, liveBound, time.Millisecond, "the locked thread did not end")
+	// A parent-death signal is sent as the thread ends; give it time to land.
+	time.Sleep(50 * time.Millisecond)
+	out, err := s.h.Execute(context.Background(), []byte("still here"))
+	require.NoError(t, err, "the worker died with the thread that started it")
+	assert.Equal(t, "still here", string(out))
+	assert.True(t, testutil.Alive(s.h.PID()))
 }
 
 // gone reports whether process pid no longer runs: it does not exist, or it

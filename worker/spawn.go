@@ -65,9 +65,10 @@ func command(cfg Config, cookie uint64, segSize int, spin int64, files []*os.Fil
 	// A grandchild that inherited the worker's stderr must not keep Wait
 	// (and so Close) blocked once the worker itself has exited.
 	cmd.WaitDelay = time.Second
-	// Pdeathsig is a second line of defence only: Go delivers it when the
-	// thread that started the child exits (golang/go#27505). The lifeline
-	// pipe is the one that holds.
+	// Pdeathsig is a second line of defence only: the kernel sends it when
+	// the thread that started the child exits (golang/go#27505), so
+	// startProcess forks from a thread that ends only with the process.
+	// The lifeline pipe is the one that holds.
 	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
 	return cmd, nil
 }
