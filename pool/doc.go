@@ -72,6 +72,16 @@
 // Functions: SetFunc switches every worker, and the pool keeps the current
 // function for the workers it starts later.
 //
+// Typed functions: RegisterTyped registers a worker.TypedFunc through
+// Register, so its small items are batched, and MapOf, StreamOf,
+// UnorderedOf, DoOf and SubmitOf are Map, Stream, Unordered, Do and Submit
+// with values of its In and Out types, encoded and decoded by its codecs
+// (StreamOf and UnorderedOf encode each item as they read it). They keep
+// the untyped semantics; a result that does not decode is the item's
+// *codec.DecodeError, an input that cannot be encoded fails its item and
+// ends the call, and a pool that runs another function fails the call with
+// worker.ErrWrongFunc.
+//
 // Measured default: MaxInFlight 16. On this project's 2-vCPU machine
 // (BenchmarkMaxInFlight, 2 workers), 64 B items batched went from 2.1 M
 // items/s with 1 message in flight to 3.4 M with 8 and 3.9 M with 16 (3.8 M

@@ -10,6 +10,15 @@
 // Register and RegisterFactory from init functions, which run in both
 // processes.
 //
+// Typed functions: RegisterTyped (or Typed, which does not register)
+// wraps a func(ctx, In) (Out, error) with a codec for its input and one for
+// its result (package codec: Binary, JSON, Gob, String, Bytes) into a
+// *TypedFunc, whose Execute, Send and Recv take and return values on a
+// Handle. An input the worker cannot decode fails the call with a
+// *RemoteError naming the type; a result the parent cannot decode is a
+// *codec.DecodeError; a call on a worker that runs another function fails
+// with ErrWrongFunc before anything is sent.
+//
 // A Handle is one worker and no more: spreading work over several workers,
 // retries, replacing a worker that died and task time limits are package
 // pool's. Nor does the package sandbox anything: a worker runs as the
