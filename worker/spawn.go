@@ -1,6 +1,7 @@
 package worker
 
 import (
+	"bytes"
 	"crypto/rand"
 	"encoding/binary"
 	"fmt"
@@ -74,26 +75,76 @@ func command(cfg Config, cookie uint64, segSize int, spin int64, files []*os.Fil
 }
 
 // tail keeps the last bytes written to it: the end of a worker's stderr,
-// for error messages. Safe for concurrent use.
+// for error messages. It also keeps the start of the first Go crash report
+// it sees ("panic: ..." or "fatal error: ..." at the start of a line, with
+// the "[signal SIGSEGV ...]" line after it): a crashing Go program writes
+// the cause first and then every goroutine's stack, which would push the
+// cause out of the tail. Safe for concurrent use.
 type tail struct {
-	mu  sync.Mutex
-	buf []byte
+	mu    sync.Mutex
+	buf   []byte
+	crash []byte // the first crashSize bytes of the first crash report
 }
 
-const tailSize = 4096
+const (
+	tailSize  = 4096
+	crashSize = 1024
+)
+
+// crashMarks start the lines that begin a Go crash report.
+var crashMarks = [][]byte{[]byte("panic: "), []byte("fatal error: ")}
 
 func (t *tail) Write(p []byte) (int, error) {
 	t.mu.Lock()
 	defer t.mu.Unlock()
+	from := len(t.buf)
 	t.buf = append(t.buf, p...)
+	switch {
+	case t.crash == nil:
+		if i := crashStart(t.buf, max(from-len("fatal error: "), 0)); i >= 0 {
+			t.crash = append([]byte(nil), t.buf[i:min(len(t.buf), i+crashSize)]...)
+		}
+	case len(t.crash) < crashSize:
+		t.crash = append(t.crash, p[:min(len(p), crashSize-len(t.crash))]...)
+	}
 	if len(t.buf) > tailSize {
 		t.buf = append(t.buf[:0], t.buf[len(t.buf)-tailSize:]...)
 	}
 	return len(p), nil
 }
 
+// crashStart returns the index of the first crash mark at the start of a
+// line in b at or after from, or -1.
+func crashStart(b []byte, from int) int {
+	first := -1
+	for _, mark := range crashMarks {
+		for i := from; ; i++ {
+			j := bytes.Index(b[i:], mark)
+			if j < 0 {
+				break
+			}
+			if i += j; i == 0 || b[i-1] == '\n' {
+				if first < 0 || i < first {
+					first = i
+				}
+				break
+			}
+		}
+	}
+	return first
+}
+
+// String returns the tail, preceded by the start of the first crash report
+// when the tail no longer holds it.
 func (t *tail) String() string {
 	t.mu.Lock()
 	defer t.mu.Unlock()
-	return string(t.buf)
+	if t.crash == nil {
+		return string(t.buf)
+	}
+	first, _, _ := bytes.Cut(t.crash, []byte("\n"))
+	if bytes.Contains(t.buf, first) {
+		return string(t.buf)
+	}
+	return string(t.crash) + "\n[...]\n" + string(t.buf)
 }
