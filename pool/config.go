@@ -2,7 +2,9 @@ package pool
 
 import (
 	"fmt"
+	"io"
 	"runtime"
+	"sync"
 	"time"
 
 	"github.com/shmpool/shmpool/worker"
@@ -68,7 +70,24 @@ func (c Config) withDefaults() (Config, error) {
 	if c.Worker.MaxPayload == 0 {
 		c.Worker.MaxPayload = defaultMaxPayload
 	}
+	if c.Worker.Stderr != nil {
+		// Every worker copies its stderr from a goroutine of its own.
+		c.Worker.Stderr = &lockedWriter{w: c.Worker.Stderr}
+	}
 	return c, nil
+}
+
+// lockedWriter serialises the writes of the pool's workers to the one
+// Config.Worker.Stderr, so that it need not be safe for concurrent use.
+type lockedWriter struct {
+	mu sync.Mutex
+	w  io.Writer
+}
+
+func (l *lockedWriter) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.w.Write(p)
 }
 
 // defaultMaxPayload mirrors package worker's default, which the pool needs

@@ -132,9 +132,9 @@
 // repeat. Even with Retries 0, tasks that had not started, or that shared a
 // batch with the task that crashed, run again.
 //
-// Config.Worker.Stderr is shared by every worker of the pool, each of which
-// writes to it from a goroutine of its own: it must be safe for concurrent
-// use (os.Stderr is; a bytes.Buffer is not).
+// Config.Worker.Stderr is shared by every worker of the pool; the pool
+// serialises their writes, so any io.Writer will do (a bytes.Buffer too,
+// once the pool is closed).
 //
 // Linux only, like package worker.
 package pool

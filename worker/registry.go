@@ -22,7 +22,9 @@ var registry = struct {
 // Register makes fn callable by name in worker processes. Call it from an
 // init function (or before Main) so that the worker, which is the same
 // binary, registers it too. It panics on an empty or duplicate name: a
-// programming error caught at start-up.
+// programming error caught at start-up. For a function a pool.Pool runs,
+// use pool.Register instead: it registers here too, and lets the pool
+// batch small items into one ring message (many times the throughput).
 func Register(name string, fn Func) {
 	if fn == nil {
 		panic(fmt.Sprintf("worker: Register(%q) with a nil function", name))
