@@ -61,3 +61,56 @@ func TestCorruptResponseRing(t *testing.T) {
 		assert.ErrorIs(t, err, ErrClosed)
 	}
 }
+
+// TestCorruptHeadWhileWaitingForRoom: a sender waits for room in a full
+// request ring while the worker's function blocks; the worker's side of
+// memory then gets a request-ring head that moved backwards, and the room
+// doorbell rings. The sender's wake-up finds the corrupt head: it must fail
+// with ErrCorrupt at once, not go back to sleep until the worker (which
+// may never) moves the head again. Found by internal/chaos
+// TestHostileWorker.
+func TestCorruptHeadWhileWaitingForRoom(t *testing.T) {
+	for _, spin := range []time.Duration{0, -1} {
+		h, err := Start(context.Background(), Config{Func: "block", RingSize: 64 << 10, Spin: spin})
+		require.NoError(t, err)
+		defer h.Terminate()
+
+		res := make(chan error, 2)
+		go func() {
+			_, err := h.Execute(context.Background(), []byte("x"))
+			res <- err
+		}()
+		for deadline := time.Now().Add(10 * time.Second); h.Status().TaskStarted.IsZero(); {
+			require.False(t, time.Now().After(deadline), "the worker never ran the task")
+			time.Sleep(time.Millisecond)
+		}
+		// Larger than the ring: the sender fills it and waits for room.
+		go func() {
+			_, err := h.Execute(context.Background(), make([]byte, 200<<10))
+			res <- err
+		}()
+		mem := h.seg.Bytes()
+		hdr, err := proto.Decode(mem)
+		require.NoError(t, err)
+		const offHead = 256 // ring/layout.go
+		req := hdr.Request.Slice(mem)
+		for deadline := time.Now().Add(10 * time.Second); h.reqRing.ProducerWaiting().Load() == 0; {
+			require.False(t, time.Now().After(deadline), "the sender never waited for room")
+			time.Sleep(time.Millisecond)
+		}
+		head := binary.LittleEndian.Uint64(req[offHead:])
+		require.NotZero(t, head)
+		binary.LittleEndian.PutUint64(req[offHead:], head-8) // backwards
+		require.NoError(t, h.roomBell.Ring())
+
+		for range 2 {
+			select {
+			case err := <-res:
+				require.ErrorIs(t, err, ErrCorrupt)
+			case <-time.After(5 * time.Second):
+				t.Fatal("the sender sleeps on despite the corrupt head")
+			}
+		}
+		require.NoError(t, h.Terminate())
+	}
+}

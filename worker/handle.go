@@ -357,9 +357,14 @@ func (h *Handle) push(ctx context.Context) error {
 		}
 		// Wait for more room than we see now, or for an empty ring: the
 		// worker may have freed room after PushMessage gave up and before
-		// this Free, and if it has drained the ring it frees no more.
+		// this Free, and if it has drained the ring it frees no more. A
+		// corrupt head (Free finds it, and reports no room) ends the wait
+		// at once: the next PushMessage returns the error.
 		free, capacity := h.req.Free(), h.reqRing.Capacity()
-		ready := func() bool { f := h.req.Free(); return f > free || f == capacity || h.exited.Load() }
+		ready := func() bool {
+			f := h.req.Free()
+			return f > free || f == capacity || h.req.Err() != nil || h.exited.Load()
+		}
 		if err := h.sendSpin.Sleep(ctx, h.roomBell, h.reqRing.ProducerWaiting(), ready); err != nil {
 			return err
 		}

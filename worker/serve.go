@@ -317,10 +317,11 @@ func (s *server) respond(kind proto.Kind, id uint64, payload []byte) {
 // waitRoom waits for more room in the response ring than there is now, or
 // for an empty ring: the parent may have freed room after the last push
 // gave up and before this Free, and if it has drained the ring it frees no
-// more.
+// more. A corrupt head (Free finds it, and reports no room) ends the wait at
+// once: the next push returns the error.
 func (s *server) waitRoom() {
 	free, capacity := s.resp.Free(), s.respRing.Capacity()
-	ready := func() bool { f := s.resp.Free(); return f > free || f == capacity }
+	ready := func() bool { f := s.resp.Free(); return f > free || f == capacity || s.resp.Err() != nil }
 	if err := s.spin.Sleep(context.Background(), s.workerBell, s.respRing.ProducerWaiting(), ready); err != nil {
 		os.Exit(s.corrupt(err))
 	}
