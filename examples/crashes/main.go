@@ -24,6 +24,7 @@ import (
 	"io"
 	"os"
 	"strconv"
+	"strings"
 	"syscall"
 	"text/tabwriter"
 	"time"
@@ -128,10 +129,28 @@ func cause(err error) string {
 		return fmt.Sprintf("worker process died: killed by %v", exit.Signal)
 	case errors.As(err, &exit):
 		// A Go program that crashes exits with status 2, after a crash
-		// report on its standard error that names the signal.
-		return fmt.Sprintf("worker process died: exit status %d", exit.Code)
+		// report on its standard error that names the signal; the
+		// ExitError keeps the start of that report.
+		msg := fmt.Sprintf("worker process died: exit status %d", exit.Code)
+		if sig := crashSignal(exit.Stderr); sig != "" {
+			msg += ", " + sig
+		}
+		return msg
 	}
 	return err.Error()
+}
+
+// crashSignal returns "signal SIGSEGV: segmentation violation" from the
+// "[signal SIGSEGV: segmentation violation code=... addr=... pc=...]" line
+// of a Go crash report, or "".
+func crashSignal(stderr string) string {
+	_, after, ok := strings.Cut(stderr, "[signal ")
+	if !ok {
+		return ""
+	}
+	sig, _, _ := strings.Cut(after, "\n")
+	sig, _, _ = strings.Cut(sig, " code=")
+	return "signal " + strings.TrimSuffix(sig, "]")
 }
 
 // units maps a unit to its size in centimetres. The parser's first bug is

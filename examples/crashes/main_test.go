@@ -44,7 +44,7 @@ func TestRun(t *testing.T) {
 		"FAILED  RECORD      CAUSE",
 		"2       depth=3mi   panic, worker lived on: runtime error: invalid memory address or nil pointer dereference",
 		`4       mass        error: no '=' in "mass"`,
-		"6       speed=segv  worker process died: exit status 2",
+		"6       speed=segv  worker process died: exit status 2, signal SIGSEGV: segmentation violation",
 		"9       wait=hang   timeout: worker killed and replaced",
 		`11      width=abc   error: "abc" does not start with a number`,
 	}, lines(failed), "failed records")
@@ -77,7 +77,7 @@ func TestRunArgs(t *testing.T) {
 		"3 records: 2 parsed, 1 failed",
 		"",
 		"FAILED  RECORD  CAUSE",
-		"1       b=segv  worker process died: exit status 2",
+		"1       b=segv  worker process died: exit status 2, signal SIGSEGV: segmentation violation",
 		"",
 		"PARSED  RECORD  RESULT",
 		"0       a=1m    a: 1 m",
