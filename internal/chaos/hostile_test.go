@@ -34,7 +34,8 @@ import (
 // and overwrites it with random and adversarial values, then rings every
 // eventfd it holds so that a sleeping parent looks at once.
 //
-// Its input is a scribble order: seed (8 bytes), then the path of a file in
+// Its input is a scribble order: seed (8 bytes), how long to hang after the
+// scribble before returning (milliseconds, 4 bytes), then the path of a file in
 // which it records, before the first write, the wall-clock time of the
 // scribble (so the parent can measure how long it took to notice), then,
 // after a NUL, the bytes to echo back. A scribble that breaks nothing the
@@ -65,8 +66,9 @@ const (
 )
 
 // scribbleOrder encodes a scribble order for scribbleFunc.
-func scribbleOrder(seed uint64, stampPath string, echo []byte) []byte {
+func scribbleOrder(seed uint64, hang time.Duration, stampPath string, echo []byte) []byte {
 	b := binary.LittleEndian.AppendUint64(nil, seed)
+	b = binary.LittleEndian.AppendUint32(b, uint32(hang.Milliseconds()))
 	b = append(b, stampPath...)
 	b = append(b, 0)
 	return append(b, echo...)
@@ -138,11 +140,12 @@ func ringEventfds() {
 }
 
 func scribbleFunc(_ context.Context, in []byte) ([]byte, error) {
-	if len(in) < 8 {
+	if len(in) < 12 {
 		return nil, errors.New("short scribble order")
 	}
 	seed := binary.LittleEndian.Uint64(in)
-	rest := in[8:]
+	hang := time.Duration(binary.LittleEndian.Uint32(in[8:])) * time.Millisecond
+	rest := in[12:]
 	nul := bytes.IndexByte(rest, 0)
 	if nul < 0 {
 		return nil, errors.New("scribble order without NUL")
@@ -172,7 +175,7 @@ func scribbleFunc(_ context.Context, in []byte) ([]byte, error) {
 		// What was done, for the parent: whether any ring word or byte was
 		// touched (then the worker may have answered garbage, see
 		// TestHostileWorker), and the list of scribbles.
-		fmt.Fprintf(log, "rings=%v\n%s\n", sc.rings, strings.Join(sc.log, "; "))
+		fmt.Fprintf(log, "rings=%v visible=%v\n%s\n", sc.rings, sc.visible, strings.Join(sc.log, "; "))
 		log.Close()
 	}
 	if background {
@@ -187,6 +190,10 @@ func scribbleFunc(_ context.Context, in []byte) ([]byte, error) {
 			}
 		}()
 	}
+	// Hanging, the worker gives the parent nothing but the scribble (and
+	// the doorbells) to notice; returning, its own writes may repair what
+	// it scribbled.
+	time.Sleep(hang)
 	return echo, nil
 }
 
@@ -194,11 +201,12 @@ func scribbleFunc(_ context.Context, in []byte) ([]byte, error) {
 // goroutine at a time: the function, then the background goroutine it may
 // start.
 type scribbler struct {
-	mem   []byte
-	hdr   proto.Header
-	rng   *rand.Rand
-	log   []string // what one() did
-	rings bool     // a ring index, record or data byte was overwritten
+	mem     []byte
+	hdr     proto.Header
+	rng     *rand.Rand
+	log     []string // what one() did
+	rings   bool     // a ring index, record or data byte was overwritten
+	visible bool     // a word the parent reads was overwritten: the response tail or the request head
 }
 
 func (s *scribbler) logf(format string, args ...any) {
@@ -248,6 +256,7 @@ func (s *scribbler) index() {
 	cur := binary.LittleEndian.Uint64(hdr[off:])
 	v := s.adversarial(cur, capacity)
 	binary.LittleEndian.PutUint64(hdr[off:], v)
+	s.visible = s.visible || (request == (off == ringOffHead))
 	s.logf("index at %d of the %s ring: %d -> %d", off, name, cur, v)
 }
 
@@ -289,6 +298,7 @@ func (s *scribbler) one() {
 		}
 		adv := []uint64{16, 24, (16 + length + 7) &^ 7, capacity, 8 * (1 + rng.Uint64N(capacity/8))}[rng.IntN(5)]
 		binary.LittleEndian.PutUint64(hdr[ringOffTail:], tail+adv)
+		s.visible = true
 		s.logf("record %#x at tail %d, tail += %d", w0, tail, adv)
 	case 4: // the status block
 		b := s.hdr.Status.Slice(s.mem)
@@ -404,6 +414,14 @@ func outcome(out []byte, err error, want []byte) string {
 	return "UNEXPECTED: " + err.Error()
 }
 
+func outcomes(rs []res) []string {
+	var os []string
+	for _, r := range rs {
+		os = append(os, fmt.Sprintf("%s after %v", outcome(r.out, r.err, r.want), r.at.Format("15:04:05.000")))
+	}
+	return os
+}
+
 func head(b []byte) []byte { return b[:min(len(b), 40)] }
 
 func readFile(path string) string {
@@ -423,6 +441,14 @@ func stampTime(path string) (time.Time, bool) {
 		return time.Time{}, false
 	}
 	return time.Unix(0, ns), true
+}
+
+// res is a call's result and when it came back.
+type res struct {
+	out  []byte
+	err  error
+	want []byte
+	at   time.Time
 }
 
 // noticeBound is how long the parent may take, after a scribble, to
@@ -451,7 +477,9 @@ func TestHostileWorker(t *testing.T) {
 	var scribbles, over int
 	seed := uint64(time.Now().UnixNano())
 	t.Logf("seed %d", seed)
-	for end := time.Now().Add(d); time.Now().Before(end); scribbles++ {
+	minRounds := scale(12, 100)
+	began := time.Now()
+	for end := time.Now().Add(d); time.Now().Before(end) || scribbles < minRounds; scribbles++ {
 		seed++
 		notice, ok := hostileRound(t, seed, filepath.Join(dir, fmt.Sprintf("stamp%d", scribbles)), counts)
 		if !ok {
@@ -462,8 +490,8 @@ func TestHostileWorker(t *testing.T) {
 			over++
 		}
 	}
-	t.Logf("handle rounds: %d scribbles in %v; calls by outcome %v; max time to notice %v (%d over %v)",
-		scribbles, d, counts, maxNotice, over, noticeBound)
+	t.Logf("handle rounds: %d scribbles (a quarter hanging %v after it) in %v; calls by outcome %v; max time to notice %v (%d over %v)",
+		scribbles, noticeBound*3/2, time.Since(began).Round(time.Millisecond), counts, maxNotice, over, noticeBound)
 	assert.Zero(t, over, "calls returned more than %v after the scribble (max %v)", noticeBound, maxNotice)
 	assert.Positive(t, counts["ErrCorrupt"]+counts["ErrExited"], "no scribble was ever noticed: the test scribbles nothing")
 	assert.Less(t, counts["WRONG RESULT"], scribbles/10+1, "garbage answers should be rare: most scribbles are caught")
@@ -511,14 +539,12 @@ func hostileRound(t *testing.T, seed uint64, stamp string, counts map[string]int
 
 	rng := rand.New(rand.NewPCG(seed, 1))
 	echo := fmt.Appendf(nil, "scribble %d", seed)
-	order := append([]byte{'s'}, scribbleOrder(seed, stamp, echo)...)
-	behind := rng.IntN(4)
-	type res struct {
-		out  []byte
-		err  error
-		want []byte
-		at   time.Time
+	var hang time.Duration
+	if rng.IntN(4) == 0 {
+		hang = noticeBound * 3 / 2
 	}
+	order := append([]byte{'s'}, scribbleOrder(seed, hang, stamp, echo)...)
+	behind := rng.IntN(4)
 	results := make(chan res, behind+1)
 	go func() {
 		out, err := h.Execute(ctx, order)
@@ -549,6 +575,7 @@ func hostileRound(t *testing.T, seed uint64, stamp string, counts map[string]int
 	// cannot tell from a real answer (the ring does not checksum payloads,
 	// see package ring). Otherwise every answer must be exact.
 	garbageOK := strings.Contains(readFile(stamp), "rings=true")
+	visible := strings.Contains(readFile(stamp), "visible=true")
 	acceptable := func(o string) bool {
 		return o == "correct" || o == "ErrCorrupt" || o == "ErrExited" || (o == "WRONG RESULT" && garbageOK)
 	}
@@ -560,7 +587,11 @@ func hostileRound(t *testing.T, seed uint64, stamp string, counts map[string]int
 			"seed %d: outcome %s: got %d bytes %q, want %d bytes %.40q; scribble log:\n%s", seed, o, len(r.out), head(r.out), len(r.want), r.want, readFile(stamp)) {
 			return 0, false
 		}
-		if r.at.After(last) {
+		// A hanging worker answers late by design: then only what the
+		// parent found itself (ErrCorrupt) in words it reads counts, and
+		// that must be prompt. (Words only the worker reads, such as the
+		// response head, break the protocol once the worker acts on them.)
+		if (hang == 0 || (o == "ErrCorrupt" && visible)) && r.at.After(last) {
 			last = r.at
 		}
 		if errors.Is(r.err, worker.ErrCorrupt) {
@@ -578,6 +609,12 @@ func hostileRound(t *testing.T, seed uint64, stamp string, counts map[string]int
 	o := outcome(out, err, []byte("after"))
 	counts["after: "+o]++
 	assert.True(t, acceptable(o), "seed %d: outcome after %s", seed, o)
+	if last.IsZero() {
+		return 0, true
+	}
+	if d := last.Sub(at); d > noticeBound {
+		t.Logf("seed %d (hang %v): the last call returned %v after the scribble; outcomes %v; scribble log:\n%s", seed, hang, d, outcomes(rs), readFile(stamp))
+	}
 	return last.Sub(at), true
 }
 
@@ -618,7 +655,7 @@ func hostilePool(t *testing.T, d time.Duration, dir string) {
 					n := scribbles.Add(1)
 					echo := fmt.Appendf(nil, "scribble %d", n)
 					start := time.Now()
-					out, err := p.Do(ctx, append([]byte{'s'}, scribbleOrder(seed+uint64(n), filepath.Join(dir, fmt.Sprintf("pool%d", n)), echo)...))
+					out, err := p.Do(ctx, append([]byte{'s'}, scribbleOrder(seed+uint64(n), 0, filepath.Join(dir, fmt.Sprintf("pool%d", n)), echo)...))
 					record("scribble: "+outcome(out, err, echo), time.Since(start))
 					continue
 				}
