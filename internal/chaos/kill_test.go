@@ -501,7 +501,7 @@ func TestKillStorm(t *testing.T) {
 			Func:     fnKillCount,
 			Static:   []byte(log),
 			RingSize: 256 << 10, // records wrap often; 64 KiB items fit one record
-			Env:      []string{envHook + "=token:" + tokens},
+			Env:      append([]string{envHook + "=token:" + tokens}, quickExit...),
 		},
 	})
 	require.NoError(t, err)
