@@ -7,6 +7,8 @@ import (
 	"io"
 	"os"
 	"os/exec"
+	"runtime"
+	"sync"
 
 	"github.com/shmpool/shmpool/internal/proto"
 	"github.com/shmpool/shmpool/internal/wake"
@@ -156,18 +158,37 @@ func spawn(cfg Config) (h *Handle, err error) {
 	return h, nil
 }
 
-// startProcess starts cmd from a new goroutine, never from the caller's.
+// startProcess starts cmd from the forker thread, never from the caller's.
 // The worker's Pdeathsig follows the OS thread that forks it, not the
-// process (golang/go#27505): a caller locked to its thread
-// (runtime.LockOSThread) that returns without unlocking it makes the
-// runtime end that thread, and the kernel would then SIGKILL a worker whose
-// parent lives on. A new goroutine is not locked, and the runtime ends no
-// thread but a locked goroutine's, so the signal comes only with the
-// parent's death.
+// process (golang/go#27505): the runtime ends a thread when a goroutine
+// locked to it (runtime.LockOSThread) returns without unlocking, and the
+// kernel would then SIGKILL a worker whose parent lives on. That can happen
+// to any thread an unlocked goroutine ran on, later, so a fresh goroutine
+// is not enough: the forker is a goroutine locked to its thread for the
+// life of the process, which therefore ends only with the process.
 func startProcess(cmd *exec.Cmd) error {
+	forker.once.Do(func() {
+		forker.reqs = make(chan func())
+		go forkLoop(forker.reqs)
+	})
 	errc := make(chan error, 1)
-	go func() { errc <- cmd.Start() }()
+	forker.reqs <- func() { errc <- cmd.Start() }
 	return <-errc
+}
+
+// forker runs the forks of startProcess; started on first use.
+var forker struct {
+	once sync.Once
+	reqs chan func()
+}
+
+// forkLoop runs the forks it is sent on a thread it never gives back. Its
+// goroutine lives as long as the process (testutil's leak check knows it).
+func forkLoop(reqs <-chan func()) {
+	runtime.LockOSThread() // never unlocked: see startProcess
+	for f := range reqs {
+		f()
+	}
 }
 
 type closerFunc func() error

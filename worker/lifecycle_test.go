@@ -382,6 +382,30 @@ func TestStartFromALockedThreadThatEnds(t *testing.T) {
 	assert.True(t, testutil.Alive(s.h.PID()))
 }
 
+// TestStartSurvivesThreadsEndingLater starts a worker from a plain
+// goroutine, then ends many OS threads (goroutines that lock their thread
+// and return): whichever thread the fork ran on, the worker lives on
+// (regression: forking from a fresh goroutine was not enough, since the
+// thread it ran on could later be locked and ended).
+func TestStartSurvivesThreadsEndingLater(t *testing.T) {
+	h, err := worker.Start(context.Background(), worker.Config{Func: "echo"})
+	require.NoError(t, err)
+	defer h.Close()
+	for range 200 {
+		done := make(chan struct{})
+		go func() {
+			defer close(done)
+			runtime.LockOSThread() // never unlocked: the thread ends with the goroutine
+		}()
+		<-done
+	}
+	// A parent-death signal is sent as a thread ends; give it time to land.
+	time.Sleep(50 * time.Millisecond)
+	out, err := h.Execute(context.Background(), []byte("still here"))
+	require.NoError(t, err, "the worker died with the thread that started it")
+	assert.Equal(t, "still here", string(out))
+}
+
 // gone reports whether process pid no longer runs: it does not exist, or it
 // is a zombie waiting for whoever it was reparented to.
 func gone(pid int) bool { return !testutil.Alive(pid) }

@@ -93,7 +93,7 @@ func CheckLeaks(before Resources) error {
 	for deadline := time.Now().Add(5 * time.Second); ; {
 		err = diff(before, Snapshot())
 		if err == nil {
-			err = goleak.Find()
+			err = goleak.Find(ignoreForker)
 		}
 		if err == nil || time.Now().After(deadline) {
 			return err
@@ -101,6 +101,10 @@ func CheckLeaks(before Resources) error {
 		time.Sleep(50 * time.Millisecond)
 	}
 }
+
+// ignoreForker ignores package worker's forker goroutine, which is started
+// on the first worker.Start and lives as long as the process by design.
+var ignoreForker = goleak.IgnoreAnyFunction("github.com/shmpool/shmpool/worker.forkLoop")
 
 func diff(before, after Resources) error {
 	var leaks []string
