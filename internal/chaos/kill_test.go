@@ -34,7 +34,10 @@ import (
 const (
 	// fnKillCount answers checked(in) and logs each run to completion as
 	// "<id> <pid>" to the file its static data names (<id> is the input up
-	// to its first '|'): the side channel that counts executions.
+	// to its first '|'): the side channel that counts executions. An input
+	// whose id is followed by "|!" is doomed: it kills the worker running
+	// it, after appending "<pid> <unix ns>" to tokens/kills beside that
+	// file (as the token hook does).
 	fnKillCount = "chaos.kill.count"
 	// envHook arms testhook.BeforeCommit in a worker (worker.Config.Env):
 	//   token:<dir>  before committing a result record, take the file
@@ -68,9 +71,18 @@ func init() {
 			return nil, err
 		}
 		pid := strconv.Itoa(os.Getpid())
+		kills := filepath.Join(filepath.Dir(string(static)), "tokens", "kills")
 		return func(_ context.Context, in []byte) ([]byte, error) {
 			out := checked(in)
-			id, _, _ := bytes.Cut(in, []byte{'|'})
+			id, rest, _ := bytes.Cut(in, []byte{'|'})
+			if bytes.HasPrefix(rest, []byte("!")) {
+				if f, err := os.OpenFile(kills, os.O_WRONLY|os.O_APPEND|os.O_CREATE, 0o600); err == nil {
+					fmt.Fprintf(f, "%s %d\n", pid, time.Now().UnixNano())
+					f.Close()
+				}
+				syscall.Kill(os.Getpid(), syscall.SIGKILL)
+				select {}
+			}
 			line := make([]byte, 0, len(id)+len(pid)+2)
 			line = append(append(append(append(line, id...), ' '), pid...), '\n')
 			if _, err := f.Write(line); err != nil {
@@ -173,6 +185,7 @@ type poolView struct {
 type monitor struct {
 	mu        sync.Mutex
 	views     []poolView
+	samples   []int64 // unix ns of every sample, to tell a starved monitor
 	stop      chan struct{}
 	closeOnce sync.Once
 	done      chan struct{}
@@ -192,12 +205,13 @@ func startMonitor(p *pool.Pool, workers int) *monitor {
 				v.pids = append(v.pids, w.PID)
 				v.ok = v.ok && live(w)
 			}
+			m.mu.Lock()
+			m.samples = append(m.samples, v.at)
 			if v.ok != last.ok || !slices.Equal(v.pids, last.pids) {
-				m.mu.Lock()
 				m.views = append(m.views, v)
-				m.mu.Unlock()
 				last = v
 			}
+			m.mu.Unlock()
 			select {
 			case <-m.stop:
 				return
@@ -208,13 +222,26 @@ func startMonitor(p *pool.Pool, workers int) *monitor {
 	return m
 }
 
-// close stops the monitor, once, and returns what it saw.
-func (m *monitor) close() []poolView {
+// close stops the monitor, once, and returns what it saw and when it
+// sampled.
+func (m *monitor) close() ([]poolView, []int64) {
 	m.closeOnce.Do(func() { close(m.stop) })
 	<-m.done
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	return m.views
+	return m.views, m.samples
+}
+
+// maxGap returns the longest time between two samples of the monitor
+// within [from, to]: how long this process went without running the
+// monitor's goroutine (a 1 ms ticker) when the machine is overloaded.
+func maxGap(samples []int64, from, to int64) time.Duration {
+	var gap int64
+	i, _ := slices.BinarySearch(samples, from)
+	for i = max(i, 1); i < len(samples) && samples[i-1] <= to; i++ {
+		gap = max(gap, samples[i]-samples[i-1])
+	}
+	return time.Duration(gap)
 }
 
 // recoveries returns, for each kill (pid -> unix ns), how long the pool took
@@ -246,7 +273,7 @@ func recoveries(views []poolView, kills map[int]int64) []time.Duration {
 
 // logLate logs what the monitor saw after each kill the pool took more than
 // 1 s to recover from.
-func logLate(t *testing.T, views []poolView, dead, external map[int]int64) {
+func logLate(t *testing.T, views []poolView, samples []int64, dead, external map[int]int64) {
 	for pid, ns := range dead {
 		one := recoveries(views, map[int]int64{pid: ns})
 		if one[0] >= 0 && one[0] <= time.Second {
@@ -259,7 +286,8 @@ func logLate(t *testing.T, views []poolView, dead, external map[int]int64) {
 				seen = append(seen, fmt.Sprintf("+%v %v live=%v", time.Duration(v.at-ns).Round(time.Millisecond), v.pids, v.ok))
 			}
 		}
-		t.Logf("kill of %d (from outside: %v) recovered in %v; then: %s", pid, ext, one[0], strings.Join(seen, " | "))
+		t.Logf("kill of %d (from outside: %v) recovered in %v (the monitor, a 1 ms ticker in this process, went up to %v without running meanwhile); then: %s",
+			pid, ext, one[0], maxGap(samples, ns, ns+int64(max(one[0], time.Second))).Round(time.Millisecond), strings.Join(seen, " | "))
 	}
 }
 
@@ -467,12 +495,13 @@ func mapsKeys(m map[int]int64) func(func(int) bool) {
 
 // stormTally sums up the outcomes of every task of a kill storm.
 type stormTally struct {
-	tasks, ok, failed, lost, duplicated, reran int
+	tasks, ok, failed, lost, duplicated, reran, doomed int
 }
 
 // TestKillStorm SIGKILLs random workers at random moments (from outside, and
 // from inside between reserving and committing a result record) while Map
-// and Stream run on a pool with Retries. Invariants:
+// and Stream run on a pool with Retries; a few Stream rounds also hold an
+// item that kills every worker that runs it. Invariants:
 //  1. every task ends exactly once: with the right result (checked byte for
 //     byte), or failed with its worker's *worker.ExitError once its retries
 //     are used up; no result is lost or delivered twice;
@@ -526,6 +555,7 @@ func TestKillStorm(t *testing.T) {
 	}()
 
 	var tally stormTally
+	doomLeft := max(1, kills/50)
 	start := time.Now()
 	rounds := 0
 	for busy := true; busy; rounds++ {
@@ -534,7 +564,14 @@ func TestKillStorm(t *testing.T) {
 			busy = false // one more round with no kill
 		default:
 		}
-		stormRound(t, p, k, log, rounds, &tally)
+		// Now and then a Stream round has an item that kills every worker
+		// that runs it: it must fail with *worker.ExitError once its
+		// retries are used up.
+		doomed := rounds%2 == 1 && doomLeft > 0 && (rounds == 1 || rand.IntN(4) == 0)
+		if doomed {
+			doomLeft--
+		}
+		stormRound(t, p, k, log, rounds, doomed, &tally)
 		if t.Failed() {
 			return
 		}
@@ -544,7 +581,7 @@ func TestKillStorm(t *testing.T) {
 	k.mu.Unlock()
 	require.NoError(t, slow)
 	require.NoError(t, k.waitFull(15*time.Second))
-	views := mon.close()
+	views, samples := mon.close()
 	dead := k.dead()
 	st := p.Status()
 	require.NoError(t, p.Close())
@@ -558,6 +595,7 @@ func TestKillStorm(t *testing.T) {
 	k.mu.Unlock()
 	assert.Positive(t, hooked, "no worker died between Reserve and Commit")
 	assert.Positive(t, external, "no worker was killed from outside")
+	assert.Positive(t, tally.doomed, "no item used up its retries")
 
 	rec := recoveries(views, dead)
 	require.NotEmpty(t, rec)
@@ -569,11 +607,11 @@ func TestKillStorm(t *testing.T) {
 		}
 	}
 	if !assert.Zero(t, late, "kills after which the pool took more than 1 s to be back to %d live workers", workers) {
-		logLate(t, views, dead, k.external)
+		logLate(t, views, samples, dead, k.external)
 	}
 	p99 := rec[min(len(rec)-1, len(rec)*99/100)]
-	t.Logf("%d kills (%d from outside, %d between Reserve and Commit) in %v, %d rounds; recovery to %d live workers: median %v, p99 %v, max %v",
-		len(dead), external, hooked, time.Since(start).Round(time.Millisecond), rounds, workers,
+	t.Logf("%d kills (%d from outside, %d between Reserve and Commit, %d by %d items that kill their worker) in %v, %d rounds; recovery to %d live workers: median %v, p99 %v, max %v",
+		len(dead), external, hooked, len(dead)-external-hooked, tally.doomed, time.Since(start).Round(time.Millisecond), rounds, workers,
 		rec[len(rec)/2].Round(time.Microsecond), p99.Round(time.Microsecond), rec[len(rec)-1].Round(time.Microsecond))
 	t.Logf("%d tasks: %d completed, %d failed with *worker.ExitError, %d lost, %d duplicated; %d ran to completion more than once, each extra time on a killed worker",
 		tally.tasks, tally.ok, tally.failed, tally.lost, tally.duplicated, tally.reran)
@@ -582,7 +620,7 @@ func TestKillStorm(t *testing.T) {
 // stormRound runs one Map (even rounds) or Stream (odd rounds) of a kill
 // storm, checks every outcome and the side channel, and empties the side
 // channel for the next round.
-func stormRound(t *testing.T, p *pool.Pool, k *killer, log string, round int, tally *stormTally) {
+func stormRound(t *testing.T, p *pool.Pool, k *killer, log string, round int, doomed bool, tally *stormTally) {
 	t.Helper()
 	n := 600 + rand.IntN(600)
 	ins := make([][]byte, n)
@@ -593,9 +631,14 @@ func stormRound(t *testing.T, p *pool.Pool, k *killer, log string, round int, ta
 		}
 		in := fmt.Appendf(nil, "%d.%d|", round, i)
 		for len(in) < size {
-			in = append(in, byte(rand.Uint32()))
+			in = append(in, byte(rand.Uint32())|0x80) // never '!'
 		}
 		ins[i] = in
+	}
+	doom := -1
+	if doomed {
+		doom = rand.IntN(n)
+		ins[doom] = fmt.Appendf(nil, "%d.%d|!", round, doom)
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
@@ -639,6 +682,10 @@ func stormRound(t *testing.T, p *pool.Pool, k *killer, log string, round int, ta
 			}
 			ended[r.Index]++
 			tally.tasks++
+			if r.Index == doom {
+				tally.doomed++
+				ok = ok && assert.Error(t, r.Err, "round %d: item %d kills every worker that runs it, yet has a result", round, r.Index)
+			}
 			if r.Err != nil {
 				var ee *worker.ExitError
 				ok = ok && assert.ErrorAs(t, r.Err, &ee, "round %d: item %d failed for another reason than its worker's death", round, r.Index) &&
