@@ -8,7 +8,6 @@ import (
 	"os"
 	"path/filepath"
 	"strconv"
-	"strings"
 	"testing"
 	"time"
 
@@ -19,10 +18,6 @@ import (
 
 func TestMain(m *testing.M) {
 	worker.Main()
-	// Under -race a process sleeps for a second before it exits (GORACE
-	// atexit_sleep_ms defaults to 1000), which would make every graceful
-	// Close of a worker take a second. The workers inherit this.
-	os.Setenv("GORACE", strings.TrimSpace(os.Getenv("GORACE")+" atexit_sleep_ms=0"))
 	testutil.Main(m, helpers)
 }
 

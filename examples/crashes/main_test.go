@@ -3,7 +3,6 @@ package main
 import (
 	"bytes"
 	"context"
-	"os"
 	"strings"
 	"sync"
 	"testing"
@@ -19,9 +18,6 @@ import (
 // as main does, and init registers parse in both processes.
 func TestMain(m *testing.M) {
 	worker.Main()
-	// Under -race every process sleeps a second before it exits; the
-	// crashing workers need not.
-	os.Setenv("GORACE", strings.TrimSpace(os.Getenv("GORACE")+" atexit_sleep_ms=0"))
 	testutil.Main(m, nil)
 }
 

@@ -25,8 +25,6 @@ import (
 // as main does, and init registers gzip in both processes.
 func TestMain(m *testing.M) {
 	worker.Main()
-	// Under -race every process sleeps a second before it exits.
-	os.Setenv("GORACE", strings.TrimSpace(os.Getenv("GORACE")+" atexit_sleep_ms=0"))
 	testutil.Main(m, nil)
 }
 

@@ -24,11 +24,6 @@ const fnLeakEcho = "chaos.leak.echo"
 
 func init() {
 	pool.Register(fnLeakEcho, func(_ context.Context, in []byte) ([]byte, error) { return in, nil })
-	// Under -race a process sleeps for a second before it exits (GORACE
-	// atexit_sleep_ms defaults to 1000), which would make every graceful
-	// Close of a worker take a second: a cycle would cost a second, for
-	// every test of the package. The workers inherit the setting.
-	os.Setenv("GORACE", strings.TrimSpace(os.Getenv("GORACE")+" atexit_sleep_ms=0"))
 }
 
 // usage is what a Start/Close cycle could leak, sampled between cycles.

@@ -18,7 +18,8 @@ const HelperEnv = "SHMPOOL_TEST_HELPER"
 
 // Main runs the tests of a package, or, when the binary was started by
 // HelperCommand, the named helper (which should call os.Exit; Main exits 0 if
-// it returns). After the tests it fails the run (exit 99) if goroutines, file
+// it returns). It sets GORACE atexit_sleep_ms=0 for the tests and the
+// processes they start, so that a worker under -race exits at once. After the tests it fails the run (exit 99) if goroutines, file
 // descriptors, child processes or memfd mappings outlive them.
 func Main(m *testing.M, helpers map[string]func()) {
 	if name := os.Getenv(HelperEnv); name != "" {
@@ -30,6 +31,11 @@ func Main(m *testing.M, helpers map[string]func()) {
 		fn()
 		os.Exit(0)
 	}
+	// Under -race a process sleeps for a second before it exits (GORACE
+	// atexit_sleep_ms defaults to 1000), which would make every graceful
+	// Close of a worker take a second. The workers the tests start inherit
+	// the setting.
+	os.Setenv("GORACE", strings.TrimSpace(os.Getenv("GORACE")+" atexit_sleep_ms=0"))
 	before := Snapshot()
 	code := m.Run()
 	if code == 0 {
