@@ -20,12 +20,6 @@ import (
 	"github.com/shmpool/shmpool/worker"
 )
 
-// quickExit is worker environment that makes a worker built with -race exit
-// at once: by default the race runtime sleeps a second before a process
-// exits (GORACE atexit_sleep_ms), which would make each graceful Close take
-// a second.
-var quickExit = []string{"GORACE=" + strings.TrimSpace(os.Getenv("GORACE")+" atexit_sleep_ms=0")}
-
 // procState returns the state letter of process pid (R, S, T, Z, ...).
 func procState(t testing.TB, pid int) byte {
 	t.Helper()
@@ -83,7 +77,7 @@ func TestStoppedWorkerBackpressure(t *testing.T) {
 	const ringSize = 64 << 10
 	const size = 1 << 10
 	ctx := context.Background()
-	h, err := worker.Start(ctx, worker.Config{Func: fnTorn, RingSize: ringSize, Env: quickExit})
+	h, err := worker.Start(ctx, worker.Config{Func: fnTorn, RingSize: ringSize})
 	require.NoError(t, err)
 	defer h.Terminate()
 	pid := h.PID()

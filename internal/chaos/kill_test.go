@@ -589,7 +589,7 @@ func TestKillStorm(t *testing.T) {
 			Func:     fnKillCount,
 			Static:   []byte(log),
 			RingSize: 256 << 10, // records wrap often; 64 KiB items fit one record
-			Env:      append([]string{envHook + "=token:" + tokens}, quickExit...),
+			Env:      []string{envHook + "=token:" + tokens},
 		},
 	})
 	require.NoError(t, err)

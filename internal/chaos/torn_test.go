@@ -79,7 +79,7 @@ func TestTornRecord(t *testing.T) {
 		ringSize := []int{4 << 10, 16 << 10, 64 << 10}[rand.IntN(3)]
 		maxIn := ringSize/2 - 16 - 4 // the result (4 bytes more) fills one record at most
 		k := 1 + rand.IntN(6)
-		cfg := worker.Config{Func: fnTorn, RingSize: ringSize, Env: append([]string{envHook + "=after:" + strconv.Itoa(k)}, quickExit...)}
+		cfg := worker.Config{Func: fnTorn, RingSize: ringSize, Env: []string{envHook + "=after:" + strconv.Itoa(k)}}
 		h, err := worker.Start(context.Background(), cfg)
 		require.NoError(t, err)
 		ins := make([][]byte, k+1+rand.IntN(4))
@@ -118,7 +118,7 @@ func TestTornRecord(t *testing.T) {
 		require.NoError(t, h.Close())
 
 		// The next worker: fresh segment, fresh counters.
-		cfg.Env = quickExit
+		cfg.Env = nil
 		h2, err := worker.Start(context.Background(), cfg)
 		require.NoError(t, err)
 		in := ins[k-1] // the input whose result was torn
@@ -145,7 +145,7 @@ func TestTornRecordPool(t *testing.T) {
 	p, err := pool.New(context.Background(), pool.Config{
 		Workers: 1,
 		Retries: 1,
-		Worker:  worker.Config{Func: fnTorn, RingSize: 16 << 10, Env: append([]string{envHook + "=token:" + tokens}, quickExit...)},
+		Worker:  worker.Config{Func: fnTorn, RingSize: 16 << 10, Env: []string{envHook + "=token:" + tokens}},
 	})
 	require.NoError(t, err)
 	defer p.Terminate()
