@@ -336,3 +336,20 @@ func TestNoAllocations(t *testing.T) {
 	})
 	assert.Zero(t, allocs)
 }
+
+func TestClone(t *testing.T) {
+	for _, n := range []int{0, 1, 4095, 256 << 10, 256<<10 + 1, 1 << 20, 2<<20 + 3, 5 << 20} {
+		src := make([]byte, n)
+		for i := range src {
+			src[i] = byte(i*7 + i>>16)
+		}
+		got := ring.Clone(src)
+		require.NotNil(t, got, "size %d", n)
+		assert.Equal(t, src, got, "size %d", n)
+		assert.Equal(t, n, cap(got), "size %d: no spare capacity", n)
+		if n > 0 {
+			got[0]++
+			assert.NotEqual(t, src[0], got[0], "size %d: the clone shares memory with its source", n)
+		}
+	}
+}

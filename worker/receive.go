@@ -195,9 +195,7 @@ func decodeAnswer(sent, got proto.Kind, m ring.Msg, maxPayload int) (out []byte,
 		if m.Owned {
 			return m.Data, nil, nil
 		}
-		out = make([]byte, len(m.Data))
-		ring.Copy(out, m.Data)
-		return out, nil, nil
+		return ring.Clone(m.Data), nil, nil
 	case sent == proto.KindTask && got == proto.KindTooLarge:
 		tl, derr := proto.DecodeTooLarge(m.Data)
 		if derr != nil {
