@@ -21,6 +21,8 @@ import (
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+
+	"github.com/shmpool/shmpool/internal/testutil"
 )
 
 // The tests build shmbench with `go build` and run the binary, as a user
@@ -200,7 +202,7 @@ func TestTopListsTheWorkersOfAPool(t *testing.T) {
 	demo := exec.Command(bin, "demo", "-workers=2", "-hold=30s")
 	stdout, err := demo.StdoutPipe()
 	require.NoError(t, err)
-	stderr := &lockedBuffer{}
+	stderr := &testutil.LockedBuffer{}
 	demo.Stderr = stderr
 	require.NoError(t, demo.Start())
 	t.Cleanup(func() {
@@ -292,25 +294,6 @@ func TestParseSize(t *testing.T) {
 		_, err := parseSize(bad)
 		assert.Error(t, err, bad)
 	}
-}
-
-// lockedBuffer is a bytes.Buffer that a child's stderr copier and the test
-// may use at the same time.
-type lockedBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (l *lockedBuffer) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-
-func (l *lockedBuffer) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.String()
 }
 
 func TestRatiosAndTable(t *testing.T) {

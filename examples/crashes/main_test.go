@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"context"
 	"strings"
-	"sync"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
@@ -26,7 +25,7 @@ func TestMain(m *testing.M) {
 // parsed, and the run succeeds.
 func TestRun(t *testing.T) {
 	var stdout bytes.Buffer
-	var stderr lockedBuffer
+	var stderr testutil.LockedBuffer
 	err := run(context.Background(), []string{"-timeout", "500ms"}, &stdout, &stderr)
 	require.NoError(t, err, "stderr:\n%s", stderr.String())
 	report := stdout.String()
@@ -66,7 +65,7 @@ func TestRun(t *testing.T) {
 // ones.
 func TestRunArgs(t *testing.T) {
 	var stdout bytes.Buffer
-	var stderr lockedBuffer
+	var stderr testutil.LockedBuffer
 	err := run(context.Background(), []string{"-workers", "1", "-retries", "0", "a=1m", "b=segv", "c=2cm"}, &stdout, &stderr)
 	require.NoError(t, err, "stderr:\n%s", stderr.String())
 	assert.Equal(t, []string{
@@ -83,30 +82,11 @@ func TestRunArgs(t *testing.T) {
 
 func TestRunBadFlag(t *testing.T) {
 	var stdout bytes.Buffer
-	var stderr lockedBuffer
+	var stderr testutil.LockedBuffer
 	err := run(context.Background(), []string{"-workers=many"}, &stdout, &stderr)
 	require.Error(t, err)
 	assert.Contains(t, stderr.String(), "invalid value", "the flag error goes to stderr")
 	assert.Empty(t, stdout.String(), "no report without a run")
-}
-
-// lockedBuffer is a bytes.Buffer safe for concurrent writes: every worker
-// of a pool writes to Config.Worker.Stderr from a goroutine of its own.
-type lockedBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *lockedBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *lockedBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
 }
 
 func lines(s string) []string { return strings.Split(strings.TrimSuffix(s, "\n"), "\n") }

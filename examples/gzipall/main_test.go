@@ -11,7 +11,6 @@ import (
 	"path/filepath"
 	"regexp"
 	"strings"
-	"sync"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
@@ -62,7 +61,7 @@ func TestRun(t *testing.T) {
 	dir, files := tree(t)
 	out := t.TempDir()
 	var stdout bytes.Buffer
-	var stderr lockedBuffer
+	var stderr testutil.LockedBuffer
 	err := run(context.Background(), []string{"-dir", dir, "-out", out, "-workers", "2", "-interval", "10ms"}, &stdout, &stderr)
 	require.NoError(t, err, "stderr:\n%s", stderr.String())
 
@@ -101,7 +100,7 @@ func TestRunCountOnly(t *testing.T) {
 	dir, files := tree(t)
 	before := countFiles(t, dir)
 	var stdout bytes.Buffer
-	var stderr lockedBuffer
+	var stderr testutil.LockedBuffer
 	err := run(context.Background(), []string{"-dir", dir, "-workers", "1", "-level", "1"}, &stdout, &stderr)
 	require.NoError(t, err, "stderr:\n%s", stderr.String())
 	assert.Regexp(t, `^44 files, `+regexp.QuoteMeta(size(total(files)))+` -> `, stdout.String())
@@ -111,7 +110,7 @@ func TestRunCountOnly(t *testing.T) {
 func TestRunBadLevel(t *testing.T) {
 	dir, _ := tree(t)
 	var stdout bytes.Buffer
-	var stderr lockedBuffer
+	var stderr testutil.LockedBuffer
 	err := run(context.Background(), []string{"-dir", dir, "-workers", "1", "-level", "42"}, &stdout, &stderr)
 	require.Error(t, err)
 	assert.Contains(t, err.Error(), "invalid compression level", "the factory's error")
@@ -148,23 +147,4 @@ func countFiles(t *testing.T, dir string) int {
 		return err
 	}))
 	return n
-}
-
-// lockedBuffer is a bytes.Buffer safe for concurrent writes: the status
-// lines and every worker's standard error are written to it.
-type lockedBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *lockedBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *lockedBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
 }
