@@ -82,59 +82,52 @@ func (f *TypedFunc[In, Out]) Func() Func {
 // AppendInput encodes in with the input codec, appending it to dst: the
 // payload that Func decodes. A failure is a *codec.EncodeError.
 func (f *TypedFunc[In, Out]) AppendInput(dst []byte, in In) ([]byte, error) {
-	b, err := f.in.Append(dst, in)
-	if err != nil {
-		return dst, encodeError(f.in, f.inType, err)
-	}
-	return b, nil
+	return encode(f.in, f.inType, dst, in)
 }
 
 // AppendResult encodes out with the result codec, appending it to dst. A
 // failure is a *codec.EncodeError.
 func (f *TypedFunc[In, Out]) AppendResult(dst []byte, out Out) ([]byte, error) {
-	b, err := f.out.Append(dst, out)
-	if err != nil {
-		return dst, encodeError(f.out, f.outTyp, err)
-	}
-	return b, nil
+	return encode(f.out, f.outTyp, dst, out)
 }
 
 // DecodeResult decodes a result that Func encoded. A failure is a
 // *codec.DecodeError naming Out and the codec.
 func (f *TypedFunc[In, Out]) DecodeResult(data []byte) (Out, error) {
-	v, err := f.out.Decode(data)
-	if err != nil {
-		var zero Out
-		return zero, decodeError(f.out, f.outTyp, err)
-	}
-	return v, nil
+	return decode(f.out, f.outTyp, data)
 }
 
 func (f *TypedFunc[In, Out]) decodeInput(data []byte) (In, error) {
-	v, err := f.in.Decode(data)
-	if err != nil {
-		var zero In
-		return zero, decodeError(f.in, f.inType, err)
-	}
-	return v, nil
+	return decode(f.in, f.inType, data)
 }
 
-// decodeError makes err, from codec c decoding typ, a *codec.DecodeError
-// if a custom codec returned another error.
-func decodeError(c any, typ string, err error) error {
-	var de *codec.DecodeError
-	if errors.As(err, &de) {
-		return err
+// encode appends v, of type typ, encoded with c to dst; a failure is a
+// *codec.EncodeError, made one if a custom codec returned another error.
+func encode[T any](c codec.Codec[T], typ string, dst []byte, v T) ([]byte, error) {
+	b, err := c.Append(dst, v)
+	if err == nil {
+		return b, nil
 	}
-	return &codec.DecodeError{Codec: fmt.Sprintf("%T", c), Type: typ, Err: err}
-}
-
-func encodeError(c any, typ string, err error) error {
 	var ee *codec.EncodeError
-	if errors.As(err, &ee) {
-		return err
+	if !errors.As(err, &ee) {
+		err = &codec.EncodeError{Codec: fmt.Sprintf("%T", c), Type: typ, Err: err}
 	}
-	return &codec.EncodeError{Codec: fmt.Sprintf("%T", c), Type: typ, Err: err}
+	return dst, err
+}
+
+// decode decodes data, of type typ, with c; a failure is a
+// *codec.DecodeError, made one if a custom codec returned another error.
+func decode[T any](c codec.Codec[T], typ string, data []byte) (T, error) {
+	v, err := c.Decode(data)
+	if err == nil {
+		return v, nil
+	}
+	var de *codec.DecodeError
+	if !errors.As(err, &de) {
+		err = &codec.DecodeError{Codec: fmt.Sprintf("%T", c), Type: typ, Err: err}
+	}
+	var zero T
+	return zero, err
 }
 
 // Execute runs the function on in in the worker of h and returns its
