@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"fmt"
+	"iter"
 	"os"
 	"strings"
 	"sync/atomic"
@@ -201,17 +202,8 @@ func TestBreakLeavesNothingBehind(t *testing.T) {
 	for _, name := range []string{"Stream", "Unordered"} {
 		t.Run(name, func(t *testing.T) {
 			p := newPool(t, pool.Config{Workers: 2, Worker: worker.Config{Func: "sleep"}})
-			iterate := p.Stream
-			if name == "Unordered" {
-				iterate = p.Unordered
-			}
-			in := func(yield func([]byte) bool) {
-				for {
-					if !yield([]byte("2ms")) {
-						return
-					}
-				}
-			}
+			iterate := iterator(p, name)
+			in := endless([]byte("2ms"))
 			n := 0
 			for r := range iterate(context.Background(), in) {
 				require.NoError(t, r.Err)
@@ -240,19 +232,10 @@ func TestStreamCancelled(t *testing.T) {
 	for _, name := range []string{"Stream", "Unordered"} {
 		t.Run(name, func(t *testing.T) {
 			p := newPool(t, pool.Config{Workers: 2, Worker: worker.Config{Func: "sleep"}})
-			iterate := p.Stream
-			if name == "Unordered" {
-				iterate = p.Unordered
-			}
+			iterate := iterator(p, name)
 			ctx, cancel := context.WithTimeout(context.Background(), 100*time.Millisecond)
 			defer cancel()
-			in := func(yield func([]byte) bool) {
-				for {
-					if !yield([]byte("20ms")) {
-						return
-					}
-				}
-			}
+			in := endless([]byte("20ms"))
 			start := time.Now()
 			var last pool.Result
 			n := 0
@@ -391,14 +374,8 @@ func TestStreamEndsWhenThePoolCloses(t *testing.T) {
 	for _, name := range []string{"Stream", "Unordered"} {
 		t.Run(name, func(t *testing.T) {
 			p := newPool(t, pool.Config{Workers: 2, Worker: worker.Config{Func: "echo"}})
-			iterate := p.Stream
-			if name == "Unordered" {
-				iterate = p.Unordered
-			}
-			in := func(yield func([]byte) bool) {
-				for yield([]byte("x")) {
-				}
-			}
+			iterate := iterator(p, name)
+			in := endless([]byte("x"))
 			closed := make(chan error, 1)
 			var last pool.Result
 			refused := 0
@@ -419,5 +396,21 @@ func TestStreamEndsWhenThePoolCloses(t *testing.T) {
 			}
 			require.NoError(t, <-closed)
 		})
+	}
+}
+
+// iterator returns p.Stream, or p.Unordered when name is "Unordered".
+func iterator(p *pool.Pool, name string) func(context.Context, iter.Seq[[]byte]) iter.Seq[pool.Result] {
+	if name == "Unordered" {
+		return p.Unordered
+	}
+	return p.Stream
+}
+
+// endless yields b until the caller stops.
+func endless(b []byte) iter.Seq[[]byte] {
+	return func(yield func([]byte) bool) {
+		for yield(b) {
+		}
 	}
 }
