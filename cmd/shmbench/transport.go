@@ -82,6 +82,31 @@ func startChild(mode, args string, files ...*os.File) (*child, error) {
 	return c, nil
 }
 
+// startPipeChild starts a child of the given mode reading requests from one
+// pipe and writing responses to another, and returns the parent's ends:
+// w to send requests, r to read responses.
+func startPipeChild(mode, args string) (w, r *os.File, peer *child, err error) {
+	reqR, reqW, err := os.Pipe()
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	respR, respW, err := os.Pipe()
+	if err != nil {
+		reqR.Close()
+		reqW.Close()
+		return nil, nil, nil, err
+	}
+	peer, err = startChild(mode, args, reqR, respW)
+	reqR.Close()
+	respW.Close()
+	if err != nil {
+		reqW.Close()
+		respR.Close()
+		return nil, nil, nil, err
+	}
+	return reqW, respR, peer, nil
+}
+
 func (c *child) exited() bool {
 	select {
 	case <-c.done:

@@ -32,22 +32,8 @@ type frameTransport struct {
 }
 
 func newPipeTransport(maxMsg int) (transport, error) {
-	reqR, reqW, err := os.Pipe()
+	reqW, respR, peer, err := startPipeChild("frame", strconv.Itoa(maxMsg))
 	if err != nil {
-		return nil, err
-	}
-	respR, respW, err := os.Pipe()
-	if err != nil {
-		reqR.Close()
-		reqW.Close()
-		return nil, err
-	}
-	peer, err := startChild("frame", strconv.Itoa(maxMsg), reqR, respW)
-	reqR.Close()
-	respW.Close()
-	if err != nil {
-		reqW.Close()
-		respR.Close()
 		return nil, err
 	}
 	return newFrameTransport(reqW, respR, peer, maxMsg), nil

@@ -38,22 +38,8 @@ type gobTransport struct {
 }
 
 func newGobTransport() (*gobTransport, error) {
-	reqR, reqW, err := os.Pipe()
+	reqW, respR, peer, err := startPipeChild("gob", "")
 	if err != nil {
-		return nil, err
-	}
-	respR, respW, err := os.Pipe()
-	if err != nil {
-		reqR.Close()
-		reqW.Close()
-		return nil, err
-	}
-	peer, err := startChild("gob", "", reqR, respW)
-	reqR.Close()
-	respW.Close()
-	if err != nil {
-		reqW.Close()
-		respR.Close()
 		return nil, err
 	}
 	return &gobTransport{
