@@ -190,12 +190,7 @@ func TestMapOfErrors(t *testing.T) {
 	t.Run("function error before an input that cannot be encoded", func(t *testing.T) {
 		p := newTypedPool(t, 2, "typed-count")
 		_, err := pool.MapOf(ctx, p, typedCount, []doc{{Title: "a"}, {}, {Title: "c"}})
-		var ie *pool.ItemError
-		require.ErrorAs(t, err, &ie)
-		assert.Equal(t, 1, ie.Index)
-		var re *worker.RemoteError
-		require.ErrorAs(t, err, &re)
-		assert.Equal(t, "typed-count", re.Func)
+		re := requireRemoteItem(t, err, 1, "typed-count")
 		assert.Equal(t, "doc without a title", re.Message)
 	})
 	t.Run("lowest index of many function errors", func(t *testing.T) {
@@ -234,12 +229,7 @@ func TestMapOfErrors(t *testing.T) {
 		}
 		ins[40] = []byte("short")
 		_, err := p.Map(ctx, ins)
-		var ie *pool.ItemError
-		require.ErrorAs(t, err, &ie)
-		assert.Equal(t, 40, ie.Index)
-		var re *worker.RemoteError
-		require.ErrorAs(t, err, &re)
-		assert.Equal(t, "typed-scale", re.Func)
+		re := requireRemoteItem(t, err, 40, "typed-scale")
 		assert.Equal(t, "input: codec binary: cannot decode pool_test.vec: 5 bytes, want 24", re.Message)
 		_, err = p.Do(ctx, []byte("alone"))
 		require.ErrorAs(t, err, &re)
@@ -479,4 +469,18 @@ func doneWithin(ch <-chan struct{}) bool {
 	case <-time.After(10 * time.Second):
 		return false
 	}
+}
+
+// requireRemoteItem requires err to be a *pool.ItemError for item index
+// wrapping a *worker.RemoteError of the function fn, and returns the
+// latter.
+func requireRemoteItem(t *testing.T, err error, index int, fn string) *worker.RemoteError {
+	t.Helper()
+	var ie *pool.ItemError
+	require.ErrorAs(t, err, &ie)
+	assert.Equal(t, index, ie.Index)
+	var re *worker.RemoteError
+	require.ErrorAs(t, err, &re)
+	assert.Equal(t, fn, re.Func)
+	return re
 }
