@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"math"
 	"reflect"
+	"slices"
 )
 
 // Binary returns the fixed-size little-endian codec of T: the encoding of
@@ -115,17 +116,8 @@ func plan(t reflect.Type, path string) (*node, error) {
 }
 
 func (c *binaryCodec[T]) Append(dst []byte, v T) ([]byte, error) {
-	dst = grow(dst, c.size)
+	dst = slices.Grow(dst, c.size) // appending the value allocates at most once
 	return appendValue(dst, c.root, reflect.ValueOf(&v).Elem()), nil
-}
-
-// grow makes room for n more bytes, so that appending them allocates at
-// most once.
-func grow(b []byte, n int) []byte {
-	if cap(b)-len(b) >= n {
-		return b
-	}
-	return append(b, make([]byte, n)...)[:len(b)]
 }
 
 func appendValue(b []byte, n *node, v reflect.Value) []byte {
