@@ -34,7 +34,7 @@ func (p *Pool) pick(idle []*slot, n int) []*slot {
 			// Ties go to the worker that had work last, then to the lowest
 			// slot: the same workers (and their rings, warm in the caches)
 			// get the work.
-			if best == nil || load < bestLoad || (load == bestLoad && better(s, best, l.now)) {
+			if best == nil || load < bestLoad || (load == bestLoad && better(s, best)) {
 				best, bestLoad = s, load
 			}
 		}
@@ -52,7 +52,7 @@ func (p *Pool) pick(idle []*slot, n int) []*slot {
 
 // better breaks a tie between two idle workers (see pick): the one that
 // had work last, then the lower slot.
-func better(a, b *slot, _ int64) bool {
+func better(a, b *slot) bool {
 	if la, lb := a.lastWork.Load(), b.lastWork.Load(); la != lb {
 		return la > lb
 	}
@@ -272,12 +272,12 @@ func (p *Pool) adjustCap(now int64) {
 			continue
 		}
 		st := g.h.Status()
-		w, at := int64(st.Waiting), now
-		if g.capAt > 0 && at > g.capAt && (s.inflight.Load() > 0 || now-s.lastWork.Load() < int64(capPeriod)) {
+		w := int64(st.Waiting)
+		if g.capAt > 0 && now > g.capAt && (s.inflight.Load() > 0 || now-s.lastWork.Load() < int64(capPeriod)) {
 			waited += w - g.capWait
-			span += at - g.capAt
+			span += now - g.capAt
 		}
-		g.capWait, g.capAt = w, at
+		g.capWait, g.capAt = w, now
 	}
 	if span <= 0 {
 		return
