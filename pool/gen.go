@@ -321,10 +321,10 @@ func (g *gen) victims(m *message, err error) {
 	killed, timedOut := g.killed, g.timedOut == m
 	running := g.hasCulprit && g.culprit == m.seq
 	g.mu.Unlock()
+	free := killed != "" || !running || len(m.tasks) > 1
 	var again, failed []*task
 	for _, t := range m.tasks {
 		t.out = nil
-		free := killed != "" || !running || len(m.tasks) > 1
 		switch {
 		case p.terminated.Load():
 			t.err = ErrClosed
