@@ -21,12 +21,6 @@ type call struct {
 	out   []byte
 	err   error
 	ready chan struct{} // 1-buffered; a token once the call is done
-
-	// The conditions await spins and sleeps on, bound once per pooled call
-	// so that waiting allocates nothing.
-	h        *Handle
-	polled   func() bool
-	readable func() bool
 }
 
 const (
@@ -36,20 +30,11 @@ const (
 )
 
 // calls recycles call values, so Execute allocates nothing but its result.
-var calls sync.Pool
+var calls = sync.Pool{New: func() any { return &call{ready: make(chan struct{}, 1)} }}
 
-func newCall() any {
-	c := &call{ready: make(chan struct{}, 1)}
-	c.polled = func() bool { return c.h.poll(c) }
-	c.readable = func() bool { return c.h.readable(c) }
-	return c
-}
-
-func init() { calls.New = newCall } // New refers to poll, which refers to calls
-
-func getCall(h *Handle, kind proto.Kind, async bool) *call {
+func getCall(kind proto.Kind, async bool) *call {
 	c := calls.Get().(*call)
-	c.h, c.kind, c.async = h, kind, async
+	c.kind, c.async = kind, async
 	return c
 }
 
@@ -58,7 +43,7 @@ func putCall(c *call) {
 	case <-c.ready:
 	default:
 	}
-	c.out, c.err, c.id, c.h = nil, nil, 0, nil
+	c.out, c.err, c.id = nil, nil, 0
 	c.state.Store(callWaiting)
 	calls.Put(c)
 }

@@ -109,7 +109,7 @@ func (h *Handle) Status() status.Snapshot {
 // synchronous round trip. Concurrent calls pipeline. When ctx ends first it
 // returns ctx.Err() at once; the late result is dropped.
 func (h *Handle) Execute(ctx context.Context, in []byte) ([]byte, error) {
-	c := getCall(h, proto.KindTask, false)
+	c := getCall(proto.KindTask, false)
 	if err := h.send(ctx, c, in); err != nil {
 		return nil, err
 	}
@@ -120,7 +120,7 @@ func (h *Handle) Execute(ctx context.Context, in []byte) ([]byte, error) {
 // request ring: it blocks only while the ring is full. Take the result with
 // Recv; results come back in Send order.
 func (h *Handle) Send(ctx context.Context, in []byte) error {
-	if err := h.send(ctx, getCall(h, proto.KindTask, true), in); err != nil {
+	if err := h.send(ctx, getCall(proto.KindTask, true), in); err != nil {
 		return err
 	}
 	h.kick() // nobody polls for a Send's result
@@ -183,7 +183,7 @@ func (h *Handle) SetFunc(ctx context.Context, name string, static []byte) error 
 	if err := proto.CheckName(name); err != nil {
 		return fmt.Errorf("worker: set func %q: %w", name, err)
 	}
-	c := getCall(h, proto.KindSetFunc, false)
+	c := getCall(proto.KindSetFunc, false)
 	if err := h.send(ctx, c, proto.AppendSetFunc(nil, proto.SetFunc{Name: name, Static: static})); err != nil {
 		return err
 	}

@@ -90,10 +90,13 @@ func (h *Handle) drain() error {
 // leaving, it hands the reading of results still pending to the receiver
 // goroutine.
 func (h *Handle) await(ctx context.Context, c *call) {
-	if h.awaitSpin.Until(c.polled) {
+	// The conditions do not escape (wake's spin and Sleep keep them on the
+	// stack), so waiting allocates nothing.
+	if h.awaitSpin.Until(func() bool { return h.poll(c) }) {
 		return
 	}
 	if c.state.Load() == callWaiting && h.rxMu.TryLock() {
+		readable := func() bool { return h.readable(c) }
 		for {
 			if err := h.drain(); err != nil {
 				h.corrupted(err)
@@ -102,7 +105,7 @@ func (h *Handle) await(ctx context.Context, c *call) {
 			if c.state.Load() != callWaiting || h.exited.Load() {
 				break
 			}
-			if err := wake.Sleep(ctx, h.resultBell, h.respRing.ConsumerWaiting(), c.readable, 0); err != nil {
+			if err := wake.Sleep(ctx, h.resultBell, h.respRing.ConsumerWaiting(), readable, 0); err != nil {
 				break // ctx ended: the caller abandons c
 			}
 		}
