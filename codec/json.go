@@ -20,6 +20,9 @@ func (c jsonCodec[T]) Append(dst []byte, v T) ([]byte, error) {
 	if err != nil {
 		return dst, &EncodeError{Codec: "json", Type: c.typ, Err: err}
 	}
+	if len(dst) == 0 {
+		return b, nil // nothing to keep: spare the copy
+	}
 	return append(dst, b...), nil
 }
 
