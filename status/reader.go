@@ -114,6 +114,10 @@ func (r *Reader) Snapshot(now time.Time) Snapshot {
 	return s
 }
 
+// Func returns the name of the worker's current function, as Snapshot's
+// Func, without reading the rest of the block or the clock.
+func (r *Reader) Func() string { return r.funcName() }
+
 // funcName reads the function name under its seqlock. If the worker is
 // rewriting it on every try, it returns the last name decoded (or "").
 func (r *Reader) funcName() string {

@@ -164,6 +164,7 @@ func TestReaderSanitisesTheFunctionName(t *testing.T) {
 			got := r.Snapshot(t0).Func
 			assert.Equal(t, tt.want, got)
 			assert.LessOrEqual(t, len(got), status.FuncNameMax)
+			assert.Equal(t, got, r.Func(), "Reader.Func reads what Snapshot does")
 		})
 	}
 	t.Run("a name mid-rewrite reads as the previous name", func(t *testing.T) {
@@ -173,6 +174,7 @@ func TestReaderSanitisesTheFunctionName(t *testing.T) {
 		putWord(t, block, "funcSeq", getWord(t, block, "funcSeq")+1) // odd: as if rewriting
 		copy(block[offset(t, "funcName"):], "secon")
 		assert.Equal(t, "first", r.Snapshot(t0).Func)
+		assert.Equal(t, "first", r.Func())
 	})
 }
 

@@ -105,6 +105,17 @@ func (h *Handle) Status() status.Snapshot {
 	return s
 }
 
+// funcName is Status().Func without the rest of the snapshot: what typed
+// calls check before every call.
+func (h *Handle) funcName() string {
+	h.memMu.RLock()
+	defer h.memMu.RUnlock()
+	if h.released {
+		return h.last.Func
+	}
+	return h.status.Func()
+}
+
 // Execute runs the worker's function on in and returns its result: a
 // synchronous round trip. Concurrent calls pipeline. When ctx ends first it
 // returns ctx.Err() at once; the late result is dropped.

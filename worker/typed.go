@@ -189,7 +189,7 @@ func (f *TypedFunc[In, Out]) Recv(ctx context.Context, h *Handle) (Out, error) {
 
 // check fails when the worker of h runs another function.
 func (f *TypedFunc[In, Out]) check(h *Handle) error {
-	got := h.Status().Func
+	got := h.funcName()
 	if got == "" || sameFunc(f.name, got) {
 		return nil
 	}
