@@ -24,6 +24,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/shmpool/shmpool/internal/proto"
+	"github.com/shmpool/shmpool/internal/testutil"
 	"github.com/shmpool/shmpool/pool"
 	"github.com/shmpool/shmpool/status"
 	"github.com/shmpool/shmpool/worker"
@@ -110,14 +111,9 @@ func mapOwnSegment() ([]byte, proto.Header, error) {
 
 // findSegmentFD finds the worker's memfd among its open descriptors.
 func findSegmentFD() (int, error) {
-	entries, err := os.ReadDir("/proc/self/fd")
-	if err != nil {
-		return -1, err
-	}
-	for _, e := range entries {
-		target, err := os.Readlink("/proc/self/fd/" + e.Name())
-		if err == nil && strings.Contains(target, "memfd:shmpool:") {
-			return strconv.Atoi(e.Name())
+	for fd, target := range testutil.OpenFDs() {
+		if strings.Contains(target, "memfd:shmpool:") {
+			return fd, nil
 		}
 	}
 	return -1, errors.New("no shmpool memfd among the open descriptors")
@@ -126,14 +122,9 @@ func findSegmentFD() (int, error) {
 // ringEventfds rings every eventfd of the process: the parent's doorbells
 // among them (a spurious wake-up of the runtime's own is harmless).
 func ringEventfds() {
-	entries, _ := os.ReadDir("/proc/self/fd")
 	one := binary.LittleEndian.AppendUint64(nil, 1)
-	for _, e := range entries {
-		target, err := os.Readlink("/proc/self/fd/" + e.Name())
-		if err != nil || !strings.Contains(target, "eventfd") {
-			continue
-		}
-		if fd, err := strconv.Atoi(e.Name()); err == nil {
+	for fd, target := range testutil.OpenFDs() {
+		if strings.Contains(target, "eventfd") {
 			_, _ = unix.Write(fd, one)
 		}
 	}
