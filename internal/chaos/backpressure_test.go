@@ -7,7 +7,6 @@ import (
 	"os"
 	"runtime"
 	"strconv"
-	"strings"
 	"sync"
 	"sync/atomic"
 	"syscall"
@@ -33,17 +32,9 @@ func procState(t testing.TB, pid int) byte {
 // rssBytes returns this process's resident set size.
 func rssBytes(t testing.TB) uint64 {
 	t.Helper()
-	b, err := os.ReadFile("/proc/self/status")
-	require.NoError(t, err)
-	for _, line := range strings.Split(string(b), "\n") {
-		if rest, ok := strings.CutPrefix(line, "VmRSS:"); ok {
-			kb, err := strconv.ParseUint(strings.TrimSuffix(strings.TrimSpace(rest), " kB"), 10, 64)
-			require.NoError(t, err)
-			return kb << 10
-		}
-	}
-	require.Fail(t, "no VmRSS in /proc/self/status")
-	return 0
+	rss := rssOf("self")
+	require.Positive(t, rss, "no readable VmRSS in /proc/self/status")
+	return uint64(rss)
 }
 
 // heapBytes returns the live heap after a collection.
