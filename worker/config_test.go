@@ -1,15 +1,14 @@
 package worker_test
 
 import (
-	"bytes"
 	"context"
 	"log/slog"
-	"sync"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/shmpool/shmpool/internal/testutil"
 	"github.com/shmpool/shmpool/worker"
 )
 
@@ -57,26 +56,8 @@ func TestConfigEnv(t *testing.T) {
 	assert.Equal(t, "42", string(out))
 }
 
-// syncBuffer is a bytes.Buffer safe for concurrent use.
-type syncBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *syncBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *syncBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
-}
-
 func TestConfigStderrAndLogger(t *testing.T) {
-	var stderr, log syncBuffer
+	var stderr, log testutil.LockedBuffer
 	h := start(t, worker.Config{
 		Func:   "stderr",
 		Stderr: &stderr,
@@ -91,7 +72,7 @@ func TestConfigStderrAndLogger(t *testing.T) {
 }
 
 func TestExitErrorCarriesStderr(t *testing.T) {
-	h := start(t, worker.Config{Func: "stderr", Stderr: &syncBuffer{}})
+	h := start(t, worker.Config{Func: "stderr", Stderr: &testutil.LockedBuffer{}})
 	_, err := h.Execute(context.Background(), []byte("last words\n"))
 	require.NoError(t, err)
 	require.NoError(t, h.SetFunc(context.Background(), "exit", nil))
