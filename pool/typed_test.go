@@ -84,13 +84,10 @@ func countWords(_ context.Context, d doc) (stats, error) {
 	return s, nil
 }
 
-// newTypedPool starts a pool running fn and closes it at the end.
+// newTypedPool starts a pool of workers running fn (newPool).
 func newTypedPool(tb testing.TB, workers int, fn string) *pool.Pool {
 	tb.Helper()
-	p, err := pool.New(context.Background(), pool.Config{Workers: workers, Worker: worker.Config{Func: fn}})
-	require.NoError(tb, err)
-	tb.Cleanup(func() { p.Terminate() })
-	return p
+	return newPool(tb, pool.Config{Workers: workers, Worker: worker.Config{Func: fn}})
 }
 
 func vecs(n int) []vec {
