@@ -186,3 +186,8 @@ func (d *Doorbell) drain(fd uintptr) bool {
 		}
 	}
 }
+
+// osYield gives the CPU to another runnable thread on it, if there is one
+// (sched_yield). It is a raw system call: it cannot block, and the spinning
+// goroutine keeps its P, as it would have while spinning.
+func osYield() { unix.RawSyscall(unix.SYS_SCHED_YIELD, 0, 0, 0) }
