@@ -1,8 +1,11 @@
 package ring_test
 
 import (
+	"slices"
+	"sort"
 	"sync/atomic"
 	"testing"
+	"time"
 )
 
 // BenchmarkCacheLineRoundTrip hands one cache line between two goroutines
@@ -34,4 +37,50 @@ func BenchmarkCacheLineRoundTrip(b *testing.B) {
 		line.v.Store(i + 1)
 	}
 	<-done
+}
+
+// BenchmarkCacheLineStalls is BenchmarkCacheLineRoundTrip with every
+// round trip timed. Two goroutines that spin on one line never sleep, so
+// a slow round trip can only be the machine taking a CPU away: p99-ns and
+// p99.9-ns are the tail of the hardware and the hypervisor, and stalls/s
+// counts round trips over stallAt per second. Any transport that keeps both
+// cores busy inherits this tail: one whose round trip is k times longer
+// meets a stall k times as often.
+func BenchmarkCacheLineStalls(b *testing.B) {
+	const stallAt = 20 * time.Microsecond
+	var line struct {
+		_ [64]byte
+		v atomic.Int64
+		_ [64]byte
+	}
+	n := int64(b.N) * 2
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		for i := int64(1); i < n; i += 2 {
+			for line.v.Load() != i {
+			}
+			line.v.Store(i + 1)
+		}
+	}()
+	lat := make([]time.Duration, 0, b.N)
+	b.ResetTimer()
+	start := time.Now()
+	for i := int64(0); i < n; i += 2 {
+		t := time.Now()
+		for line.v.Load() != i {
+		}
+		line.v.Store(i + 1)
+		lat = append(lat, time.Since(t))
+	}
+	elapsed := time.Since(start)
+	<-done
+	b.StopTimer()
+	slices.Sort(lat)
+	at := func(q float64) float64 { return float64(lat[min(len(lat)-1, int(q*float64(len(lat))))]) }
+	stalls := len(lat) - sort.Search(len(lat), func(i int) bool { return lat[i] > stallAt })
+	b.ReportMetric(at(0.50), "p50-ns")
+	b.ReportMetric(at(0.99), "p99-ns")
+	b.ReportMetric(at(0.999), "p99.9-ns")
+	b.ReportMetric(float64(stalls)/elapsed.Seconds(), "stalls/s")
 }
