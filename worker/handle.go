@@ -58,12 +58,16 @@ type Handle struct {
 	pending  fifo[*call]  // calls in the request ring, in send order
 	recvQ    fifo[result] // results of Send not yet taken by Recv, in order
 	asyncOut int          // Sends whose result Recv has not taken
+	syncOut  int          // calls in pending that a caller waits for (Execute, SetFunc)
+	recvWait int          // Recv calls waiting for someone else to read the ring
+	roomWait int          // senders waiting for room in the request ring
 	failed   error        // set once: why no call can complete any more
 	recvCh   chan struct{}
 
-	rxMu   sync.Mutex     // guards resp: held by whoever reads the response ring
-	resp   *ring.Consumer // the response ring's reader
-	rxKick chan struct{}  // 1-buffered: wakes the receiver goroutine
+	rxMu     sync.Mutex     // guards resp and rxClosed: held by whoever reads the response ring
+	resp     *ring.Consumer // the response ring's reader
+	rxClosed bool           // the segment is being released: read nothing
+	rxKick   chan struct{}  // 1-buffered: wakes the receiver goroutine
 
 	hello    atomic.Bool   // the worker said hello
 	exited   atomic.Bool   // the process has been reaped; exitErr is set
@@ -131,22 +135,20 @@ func (h *Handle) Execute(ctx context.Context, in []byte) ([]byte, error) {
 // request ring: it blocks only while the ring is full. Take the result with
 // Recv; results come back in Send order.
 func (h *Handle) Send(ctx context.Context, in []byte) error {
-	if err := h.send(ctx, getCall(proto.KindTask, true), in); err != nil {
-		return err
-	}
-	h.kick() // nobody polls for a Send's result
-	return nil
+	return h.send(ctx, getCall(proto.KindTask, true), in)
 }
 
 // Poll reports whether a result of Send is ready for Recv.
 func (h *Handle) Poll() bool {
+	h.readSome()
 	h.pendMu.Lock()
 	defer h.pendMu.Unlock()
 	return h.recvQ.len() > 0
 }
 
 // Recv returns the next result of Send, in Send order, waiting for it if
-// need be. With no Send outstanding it returns ErrNoSend.
+// need be. With no Send outstanding it returns ErrNoSend. Like Execute, it
+// reads the response ring itself while it waits (see receive.go).
 func (h *Handle) Recv(ctx context.Context) ([]byte, error) {
 	for {
 		h.pendMu.Lock()
@@ -171,12 +173,17 @@ func (h *Handle) Recv(ctx context.Context) ([]byte, error) {
 			}
 			return nil, ErrNoSend
 		}
-		select {
-		case <-h.recvCh:
-		case <-ctx.Done():
-			return nil, ctx.Err()
+		if err := h.awaitResult(ctx); err != nil {
+			return nil, err
 		}
 	}
+}
+
+// queued reports whether a result of Send waits for Recv.
+func (h *Handle) queued() bool {
+	h.pendMu.Lock()
+	defer h.pendMu.Unlock()
+	return h.recvQ.len() > 0
 }
 
 func (h *Handle) signalRecv() {
@@ -268,6 +275,8 @@ func (h *Handle) send(ctx context.Context, c *call, payload []byte) error {
 	h.pending.push(c)
 	if async {
 		h.asyncOut++
+	} else {
+		h.syncOut++
 	}
 	h.pendMu.Unlock()
 
@@ -308,6 +317,8 @@ func (h *Handle) send(ctx context.Context, c *call, payload []byte) error {
 		h.pending.popBack()
 		if async {
 			h.asyncOut--
+		} else {
+			h.syncOut--
 		}
 		h.pendMu.Unlock()
 		putCall(c)
@@ -376,7 +387,17 @@ func (h *Handle) push(ctx context.Context) error {
 			f := h.req.Free()
 			return f > free || f == capacity || h.req.Err() != nil || h.exited.Load()
 		}
-		if err := h.sendSpin.Sleep(ctx, h.roomBell, h.reqRing.ProducerWaiting(), ready); err != nil {
+		// The worker may itself wait for room in the response ring, full
+		// of results nobody has asked for yet: have them read.
+		h.pendMu.Lock()
+		h.roomWait++
+		h.pendMu.Unlock()
+		h.kick()
+		err = h.sendSpin.Sleep(ctx, h.roomBell, h.reqRing.ProducerWaiting(), ready)
+		h.pendMu.Lock()
+		h.roomWait--
+		h.pendMu.Unlock()
+		if err != nil {
 			return err
 		}
 		if h.exited.Load() {

@@ -235,6 +235,7 @@ func (h *Handle) Close() error {
 
 func (h *Handle) close() error {
 	h.closing.Store(true)
+	h.kick() // read the results of what is queued, so that the worker can finish it
 	ctx, cancel := context.WithTimeout(context.Background(), h.cfg.StopTimeout)
 	defer cancel()
 	// If the stop cannot be queued, the time ran out (the ring stayed full)
@@ -294,6 +295,9 @@ func (h *Handle) release() {
 	<-h.done
 	h.releaseOnce.Do(func() {
 		h.sendSem <- struct{}{} // no sender touches the rings from here on
+		h.rxMu.Lock()           // nor any reader (drain checks rxClosed)
+		h.rxClosed = true
+		h.rxMu.Unlock()
 		h.last = h.Status()
 		h.memMu.Lock()
 		h.released = true

@@ -10,14 +10,21 @@ import (
 )
 
 // The response ring has one reader at a time: whoever holds rxMu. A caller
-// waiting in Execute or SetFunc polls the ring itself while it spins
-// (await), so in the steady state a result reaches its caller without a
-// goroutine hand-off. When callers stop spinning, or nobody waits (Send),
-// they kick the receiver goroutine, which sleeps on the result doorbell
-// until no call is pending. A caller whose spin ran out while no one else
-// reads sleeps on the doorbell itself, holding rxMu. Only the holder of rxMu
-// sets the ring's consumer waiting word, and only just before it sleeps, so
-// the worker rings the doorbell only when a reader really sleeps.
+// waiting in Execute, SetFunc or Recv reads the ring itself while it spins
+// (await, awaitResult), so in the steady state a result reaches its caller
+// without a goroutine hand-off. A caller whose spin ran out while no one
+// else reads sleeps on the result doorbell itself, holding rxMu. Only the
+// holder of rxMu sets the ring's consumer waiting word, and only just
+// before it sleeps, so the worker rings the doorbell only when a reader
+// really sleeps.
+//
+// The receiver goroutine reads for those who cannot: it is kicked when a
+// caller stops waiting with calls still pending, when a Recv waits while
+// someone else holds rxMu, when a sender waits for room in the request ring
+// (the worker may be waiting for room for results nobody has asked for),
+// when Close begins and when the process exits, and it reads while anyone
+// needs it (needReader). Results of Send that nobody needs yet stay in the
+// ring, where Poll and Recv find them.
 
 // receive is the receiver goroutine. When the process has exited it
 // delivers what the worker completed before dying (a record is visible only
@@ -50,7 +57,7 @@ func (h *Handle) serve(spin *wake.Spin) bool {
 		if h.exited.Load() && !h.resp.Ready() {
 			return true
 		}
-		if !h.hasPending() {
+		if !h.needReader() {
 			return false
 		}
 		if err := spin.Sleep(context.Background(), h.resultBell, h.respRing.ConsumerWaiting(), ready); err != nil {
@@ -61,7 +68,13 @@ func (h *Handle) serve(spin *wake.Spin) bool {
 }
 
 // drain delivers every result in the response ring. The caller holds rxMu.
+// Once the segment is released it reads nothing: a caller that polls late
+// (Poll after Close, an Execute whose call failAll has just failed) must
+// not touch unmapped memory.
 func (h *Handle) drain() error {
+	if h.rxClosed {
+		return nil
+	}
 	for {
 		m, ok, err := h.resp.Peek()
 		if err != nil {
@@ -122,15 +135,80 @@ func (h *Handle) poll(c *call) bool {
 	if c.state.Load() != callWaiting {
 		return true
 	}
-	if h.rxMu.TryLock() {
-		err := h.drain()
-		h.rxMu.Unlock()
-		if err != nil {
-			h.corrupted(err)
-			return true // stop spinning: the call will fail
-		}
+	if !h.readSome() {
+		return true // stop spinning: the call will fail
 	}
 	return c.state.Load() != callWaiting
+}
+
+// readSome delivers the results in the response ring unless someone else
+// is reading it. It reports false if the ring was corrupt (every call then
+// fails).
+func (h *Handle) readSome() bool {
+	if !h.rxMu.TryLock() {
+		return true
+	}
+	err := h.drain()
+	h.rxMu.Unlock()
+	if err != nil {
+		h.corrupted(err)
+		return false
+	}
+	return true
+}
+
+// awaitResult is Recv's wait: it returns once a result of Send may be
+// queued for Recv, or ctx has ended (with ctx.Err()). Like await, it spins
+// reading the ring, then sleeps on the result doorbell as the reader; if
+// someone else reads, or the worker is gone, it has the receiver goroutine
+// read (or fail what is pending) and waits until a result is queued.
+func (h *Handle) awaitResult(ctx context.Context) error {
+	if h.awaitSpin.Until(func() bool { return !h.readSome() || h.queued() }) && h.queued() {
+		return nil
+	}
+	if !h.dead() && h.rxMu.TryLock() {
+		stop := func() bool { return h.queued() || h.exited.Load() }
+		readable := func() bool { return h.resp.Ready() || stop() }
+		var err error
+		for {
+			if err = h.drain(); err != nil {
+				break
+			}
+			if stop() {
+				break
+			}
+			if err = wake.Sleep(ctx, h.resultBell, h.respRing.ConsumerWaiting(), readable, 0); err != nil {
+				err = fmt.Errorf("result doorbell: %w", err)
+				break
+			}
+		}
+		h.rxMu.Unlock()
+		switch {
+		case ctx.Err() != nil:
+			if h.hasPending() {
+				h.kick() // others may wait for what we stopped reading
+			}
+			return ctx.Err()
+		case err != nil:
+			h.corrupted(err) // then wait below for every call to fail
+		case !h.exited.Load():
+			return nil
+		}
+	}
+	h.pendMu.Lock()
+	h.recvWait++
+	h.pendMu.Unlock()
+	h.kick()
+	var err error
+	select {
+	case <-h.recvCh:
+	case <-ctx.Done():
+		err = ctx.Err()
+	}
+	h.pendMu.Lock()
+	h.recvWait--
+	h.pendMu.Unlock()
+	return err
 }
 
 // readable is await's sleep condition: a result to read, c done, or the
@@ -151,6 +229,17 @@ func (h *Handle) hasPending() bool {
 	h.pendMu.Lock()
 	defer h.pendMu.Unlock()
 	return h.pending.len() > 0
+}
+
+// needReader reports whether the receiver goroutine must go on reading:
+// calls are pending and someone depends on it (a caller waits for an
+// Execute or SetFunc, a Recv or a sender waits, or Close is draining the
+// worker).
+func (h *Handle) needReader() bool {
+	h.pendMu.Lock()
+	defer h.pendMu.Unlock()
+	return h.pending.len() > 0 &&
+		(h.syncOut > 0 || h.recvWait > 0 || h.roomWait > 0 || h.closing.Load())
 }
 
 // deliver completes the pending call m answers.
@@ -175,6 +264,9 @@ func (h *Handle) deliver(m ring.Msg) error {
 		return fmt.Errorf("%s record for id %d does not answer the oldest of %d pending calls", kind, m.ID, n)
 	}
 	c := h.pending.popFront()
+	if !c.async {
+		h.syncOut--
+	}
 	h.pendMu.Unlock()
 
 	out, err, perr := decodeAnswer(c.kind, kind, m, h.cfg.MaxPayload)
@@ -251,6 +343,7 @@ func (h *Handle) failAll(err error) {
 	}
 	failed := h.failed
 	pending := h.pending.takeAll()
+	h.syncOut = 0
 	h.pendMu.Unlock()
 	for _, c := range pending {
 		h.finish(c, nil, failed)
