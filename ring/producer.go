@@ -157,7 +157,7 @@ func (p *Producer) TryPush(kind Kind, id uint64, msg []byte) (ok, wake bool, err
 	if !ok {
 		return false, false, err
 	}
-	copyCached(buf, msg)
+	copyIn(buf, msg)
 	wake, err = p.commit(len(msg), kind, id, flagFirst)
 	return err == nil, wake, err
 }
@@ -204,7 +204,7 @@ func (p *Producer) PushMessage(m *Outgoing) (done, wake bool, err error) {
 			if !ok {
 				return false, wake, err
 			}
-			copyCached(buf, m.Data)
+			copyIn(buf, m.Data)
 			if wake, err = p.commit(rest, m.Kind, m.ID, flagFirst); err != nil {
 				return false, false, err
 			}
@@ -232,7 +232,7 @@ func (p *Producer) PushMessage(m *Outgoing) (done, wake bool, err error) {
 		if n == rest {
 			flags &^= flagMore
 		}
-		copyCached(buf[prefix:], m.Data[m.sent:m.sent+n])
+		copyIn(buf[prefix:], m.Data[m.sent:m.sent+n])
 		if wake, err = p.commit(prefix+n, m.Kind, m.ID, flags); err != nil {
 			return false, false, err
 		}

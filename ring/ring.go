@@ -141,10 +141,26 @@ func (r *Ring) Consumer(maxMessage int) *Consumer {
 
 func align8(n uint64) uint64 { return (n + 7) &^ 7 }
 
-// copyChunk is the piece size for copies into and out of the ring. Go's
-// memmove switches to non-temporal stores at 1 MiB, which send a message to
-// DRAM just before the other side reads it; 256 KiB pieces stay in cache
-// (DESIGN.md, "Copies").
+// How records are copied. The two sides copy differently because what
+// comes next differs: the consumer's copy out of the ring is read next by
+// the same core, the producer's copy into the ring by the other one.
+//
+// The consumer copies in copyChunk pieces: Go's memmove switches to
+// non-temporal stores at 1 MiB (amd64), and a message copied out of the ring
+// that way goes to memory just before its reader wants it in cache.
+//
+// The producer copies with one copy (copyIn), so a record of 1 MiB or more
+// is written with non-temporal stores and goes to memory, not into this
+// core's cache. Which is faster for the consumer depends on how far apart
+// the two cores are, and on a VM that changes while a program runs: on a
+// 2-vCPU KVM guest whose vCPUs moved between host placements from one run to
+// the next, 1 MiB records streamed at 40 GB/s (cached stores) against 22
+// GB/s (non-temporal) where a cache line crossed between the cores in 57-150
+// ns, but at 6-8.5 GB/s against 23-30 GB/s where it took 250-500 ns; a
+// SOCK_SEQPACKET socket moved 8-20 GB/s in the same runs (BenchmarkRing-
+// CrossProcess and BenchmarkSeqpacketCrossProcess, size=1MiB, alternating
+// runs of one test binary with either copy). Non-temporal stores are never
+// the slow case, so the producer uses them.
 const copyChunk = 256 << 10
 
 // copyCached copies src into dst in cache-sized pieces and returns the
@@ -158,8 +174,12 @@ func copyCached(dst, src []byte) int {
 	return n
 }
 
-// Copy is copyCached for callers outside the package that copy large
-// messages between ring memory and their own buffers.
+// copyIn copies a record's payload into the ring (see copyChunk).
+func copyIn(dst, src []byte) int { return copy(dst, src) }
+
+// Copy is the consumer's copy for callers outside the package that copy
+// large messages out of ring memory into their own buffers: in cache-sized
+// pieces, so the copy stays in cache for the code that reads it next.
 func Copy(dst, src []byte) int { return copyCached(dst, src) }
 
 // Clone returns a copy of b in fresh memory (never nil), for
