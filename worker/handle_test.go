@@ -1,6 +1,7 @@
 package worker_test
 
 import (
+	"bytes"
 	"context"
 	"maps"
 	"slices"
@@ -142,6 +143,31 @@ func TestSendRecv(t *testing.T) {
 			_, err = h.Recv(ctx)
 			require.ErrorIs(t, err, worker.ErrNoSend, "Recv after every result was taken")
 			require.NoError(t, h.Close())
+		})
+	}
+}
+
+// TestSendsOverflowingBothRings sends several rings' worth of work before
+// asking for any result, then closes with results still unread: nothing
+// may wait for a Recv that has not come (the results are read into the
+// parent's memory as the rings fill up, and by Close).
+func TestSendsOverflowingBothRings(t *testing.T) {
+	for _, sp := range spins {
+		t.Run(sp.name, func(t *testing.T) {
+			h := start(t, worker.Config{Func: "echo", Spin: sp.spin, RingSize: 64 << 10})
+			ctx, cancel := context.WithTimeout(context.Background(), liveBound)
+			defer cancel()
+			const n = 100 // 100 x 4 KiB each way through 64 KiB rings
+			msg := func(i int) []byte { return bytes.Repeat([]byte{byte(i)}, 4<<10) }
+			for i := range n {
+				require.NoError(t, h.Send(ctx, msg(i)), "Send %d", i)
+			}
+			for i := range n / 2 {
+				out, err := h.Recv(ctx)
+				require.NoError(t, err)
+				require.Equal(t, msg(i), out, "result %d", i)
+			}
+			require.NoError(t, h.Close(), "Close with %d results unread", n/2)
 		})
 	}
 }
