@@ -13,6 +13,7 @@ type call struct {
 	kind  proto.Kind // KindTask or KindSetFunc
 	id    uint64
 	async bool // a Send: the result goes to the Recv queue
+	woke  bool // its message woke the worker (Execute, SetFunc): see await
 
 	// state moves once from callWaiting to callDone (the receiver
 	// delivered) or callAbandoned (the caller stopped waiting; the receiver
@@ -43,7 +44,7 @@ func putCall(c *call) {
 	case <-c.ready:
 	default:
 	}
-	c.out, c.err, c.id = nil, nil, 0
+	c.out, c.err, c.id, c.woke = nil, nil, 0, false
 	c.state.Store(callWaiting)
 	calls.Put(c)
 }

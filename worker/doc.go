@@ -51,7 +51,13 @@
 // (Config.Spin == 0) is DefaultSpin: 50 us, adaptive (a side whose waits
 // keep outlasting it stops spinning), and no spin at all once the workers
 // of this process and their receivers outnumber the CPUs, because a
-// spinning side would then steal the CPU of the side it waits for.
+// spinning side would then steal the CPU of the side it waits for. A caller
+// of Execute or SetFunc whose message had to wake the worker spins four
+// times the limit for the answer, since that answer comes a wake-up later:
+// one wake-up per call instead of two for calls that arrive further apart
+// than the worker spins. Every spin yields the CPU to the OS every few
+// microseconds, so two sides the kernel has put on one CPU still make
+// progress.
 //
 // Failure: everything read from shared memory is validated. A worker whose
 // memory breaks the protocol is killed and its calls fail with ErrCorrupt;

@@ -50,6 +50,7 @@ type Handle struct {
 	req      *ring.Producer
 	out      ring.Outgoing
 	leftover bool // out holds the rest of a message a cancelled caller started
+	rang     bool // the last push rang the worker's doorbell: it was asleep
 	nextID   uint64
 	sendSpin *wake.Spin
 
@@ -284,6 +285,9 @@ func (h *Handle) send(ctx context.Context, c *call, payload []byte) error {
 	err := h.push(ctx)
 	if err == nil {
 		h.out.Data = nil // do not keep the caller's payload reachable
+		if !async {
+			c.woke = h.rang // read by the caller's await; the receiver never touches it
+		}
 		return nil
 	}
 	started := h.out.Started()
@@ -364,11 +368,14 @@ func (h *Handle) unlockSend() { <-h.sendSem }
 // push writes h.out into the request ring, waiting for room as needed.
 // The caller holds the send lock.
 func (h *Handle) push(ctx context.Context) error {
+	h.rang = false
 	for {
 		done, _, err := h.req.PushMessage(&h.out)
-		if _, werr := wake.Wake(h.workerBell, h.reqRing.ConsumerWaiting()); werr != nil && err == nil {
+		rang, werr := wake.Wake(h.workerBell, h.reqRing.ConsumerWaiting())
+		if werr != nil && err == nil {
 			err = werr
 		}
+		h.rang = h.rang || rang
 		if err != nil {
 			h.corrupted(fmt.Errorf("request ring: %w", err))
 			return h.failure()

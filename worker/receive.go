@@ -105,7 +105,17 @@ func (h *Handle) drain() error {
 func (h *Handle) await(ctx context.Context, c *call) {
 	// The conditions do not escape (wake's spin and Sleep keep them on the
 	// stack), so waiting allocates nothing.
-	if h.awaitSpin.Until(func() bool { return h.poll(c) }) {
+	done := func() bool { return h.poll(c) }
+	if c.woke {
+		// The call woke the worker, so its answer comes a wake-up later:
+		// tens of microseconds, more on a VM whose idle vCPU has halted.
+		// Spinning through it costs one wake-up instead of two (ours too),
+		// so spin longer than the adaptive budget, which is sized for a
+		// worker that is awake, and leave that budget alone.
+		if h.spin > 0 && wake.SpinUntil(done, wokeSpinFactor*h.spin) {
+			return
+		}
+	} else if h.awaitSpin.Until(done) {
 		return
 	}
 	if c.state.Load() == callWaiting && h.rxMu.TryLock() {
