@@ -82,8 +82,10 @@
 // The static data a factory receives (Config.Static, SetFunc) is its own
 // copy, valid for as long as the factory or its function keeps it.
 //
-// Results of Send wait in the parent's memory until Recv takes them: a
-// program that Sends without ever calling Recv grows without bound.
+// Results of Send wait in the response ring until Recv or Poll reads them.
+// When both rings are full and a sender waits for room, they are read into
+// the parent's memory instead: a program that Sends without ever calling
+// Recv grows without bound.
 //
 // The registry is the one piece of global state: a re-executed worker can
 // only find its function by name. Register in init, not in main after Main.
