@@ -156,10 +156,12 @@ func (h *Handle) Recv(ctx context.Context) ([]byte, error) {
 		if h.recvQ.len() > 0 {
 			r := h.recvQ.popFront()
 			h.asyncOut--
-			more := h.recvQ.len() > 0
+			// Another Recv may wait for the next result, or (none left)
+			// to learn that there is none: it looks again.
+			more := h.recvQ.len() > 0 || h.recvWait > 0
 			h.pendMu.Unlock()
 			if more {
-				h.signalRecv() // another Recv may be waiting for the next one
+				h.signalRecv()
 			}
 			return r.out, r.err
 		}
@@ -257,6 +259,12 @@ func (h *Handle) send(ctx context.Context, c *call, payload []byte) error {
 		putCall(c)
 		return ErrClosed
 	}
+	return h.enqueue(ctx, c, payload)
+}
+
+// enqueue is send's second half, under the send lock: it queues c and
+// writes its message into the request ring.
+func (h *Handle) enqueue(ctx context.Context, c *call, payload []byte) error {
 	if h.leftover {
 		if err := h.push(ctx); err != nil {
 			putCall(c)
@@ -279,7 +287,15 @@ func (h *Handle) send(ctx context.Context, c *call, payload []byte) error {
 	} else {
 		h.syncOut++
 	}
+	// A Recv waiting for someone else to read, or a Close draining the
+	// worker, depends on the receiver goroutine, which may have stopped
+	// when nothing was pending: have it read this call's result too. (It
+	// decides under pendMu, so it either sees this call or gets the kick.)
+	kick := async && (h.recvWait > 0 || h.closing.Load())
 	h.pendMu.Unlock()
+	if kick {
+		h.kick()
+	}
 
 	h.out.Reset(ring.Kind(kind), id, payload)
 	err := h.push(ctx)

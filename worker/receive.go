@@ -111,9 +111,22 @@ func (h *Handle) await(ctx context.Context, c *call) {
 		// tens of microseconds, more on a VM whose idle vCPU has halted.
 		// Spinning through it costs one wake-up instead of two (ours too),
 		// so spin longer than the adaptive budget, which is sized for a
-		// worker that is awake, and leave that budget alone.
-		if h.spin > 0 && wake.SpinUntil(done, wokeSpinFactor*h.spin) {
-			return
+		// worker that is awake, and leave that budget alone. The longer
+		// spin ends with ctx.
+		ctxDone := ctx.Done()
+		doneOrCancelled := func() bool {
+			if h.poll(c) {
+				return true
+			}
+			select {
+			case <-ctxDone:
+				return true
+			default:
+				return false
+			}
+		}
+		if h.spin > 0 && wake.SpinUntil(doneOrCancelled, wokeSpinFactor*h.spin) {
+			return // done, or ctx ended: wait sees which
 		}
 	} else if h.awaitSpin.Until(done) {
 		return
@@ -179,28 +192,30 @@ func (h *Handle) awaitResult(ctx context.Context) error {
 	if !h.dead() && h.rxMu.TryLock() {
 		stop := func() bool { return h.queued() || h.exited.Load() }
 		readable := func() bool { return h.resp.Ready() || stop() }
-		var err error
+		var corrupt, err error
 		for {
-			if err = h.drain(); err != nil {
+			if corrupt = h.drain(); corrupt != nil {
 				break
 			}
 			if stop() {
 				break
 			}
 			if err = wake.Sleep(ctx, h.resultBell, h.respRing.ConsumerWaiting(), readable, 0); err != nil {
-				err = fmt.Errorf("result doorbell: %w", err)
+				if ctx.Err() == nil {
+					corrupt = fmt.Errorf("result doorbell: %w", err)
+				}
 				break
 			}
 		}
 		h.rxMu.Unlock()
 		switch {
+		case corrupt != nil:
+			h.corrupted(corrupt) // then wait below for every call to fail
 		case ctx.Err() != nil:
 			if h.hasPending() {
 				h.kick() // others may wait for what we stopped reading
 			}
 			return ctx.Err()
-		case err != nil:
-			h.corrupted(err) // then wait below for every call to fail
 		case !h.exited.Load():
 			return nil
 		}
