@@ -20,11 +20,13 @@ import (
 //
 // The receiver goroutine reads for those who cannot: it is kicked when a
 // caller stops waiting with calls still pending, when a Recv waits while
-// someone else holds rxMu, when a sender waits for room in the request ring
-// (the worker may be waiting for room for results nobody has asked for),
-// when Close begins and when the process exits, and it reads while anyone
-// needs it (needReader). Results of Send that nobody needs yet stay in the
-// ring, where Poll and Recv find them.
+// someone else holds rxMu, when a Send is queued while such a Recv waits or
+// Close has begun, when a sender waits for room in the request ring (the
+// worker may be waiting for room for results nobody has asked for), when
+// Close begins and when the process exits. It reads while anyone needs it
+// (needReader) and decides to stop under pendMu, where every one of those
+// registers itself before it kicks, so a kick is never lost. Results of Send
+// that nobody needs yet stay in the ring, where Poll and Recv find them.
 
 // receive is the receiver goroutine. When the process has exited it
 // delivers what the worker completed before dying (a record is visible only
