@@ -14,6 +14,7 @@ type call struct {
 	id    uint64
 	async bool // a Send: the result goes to the Recv queue
 	woke  bool // its message woke the worker (Execute, SetFunc): see await
+	size  int  // its payload's length (Execute, SetFunc): see await
 
 	// state moves once from callWaiting to callDone (the receiver
 	// delivered) or callAbandoned (the caller stopped waiting; the receiver
@@ -44,7 +45,7 @@ func putCall(c *call) {
 	case <-c.ready:
 	default:
 	}
-	c.out, c.err, c.id, c.woke = nil, nil, 0, false
+	c.out, c.err, c.id, c.woke, c.size = nil, nil, 0, false, 0
 	c.state.Store(callWaiting)
 	calls.Put(c)
 }

@@ -108,13 +108,18 @@ func (h *Handle) await(ctx context.Context, c *call) {
 	// The conditions do not escape (wake's spin and Sleep keep them on the
 	// stack), so waiting allocates nothing.
 	done := func() bool { return h.poll(c) }
-	if c.woke {
-		// The call woke the worker, so its answer comes a wake-up later:
-		// tens of microseconds, more on a VM whose idle vCPU has halted.
-		// Spinning through it costs one wake-up instead of two (ours too),
-		// so spin longer than the adaptive budget, which is sized for a
-		// worker that is awake, and leave that budget alone. The longer
-		// spin ends with ctx.
+	if extra := copySpin(c.size); c.woke || extra > 0 {
+		// The call woke the worker, so its answer comes a wake-up later
+		// (tens of microseconds, more on a VM whose idle vCPU has halted),
+		// or the worker must copy a large input and result first. Spinning
+		// through that costs one wake-up instead of two (ours too), so spin
+		// longer than the adaptive budget, which is sized for an awake
+		// worker and small messages, and leave that budget alone. The
+		// longer spin ends with ctx.
+		limit := h.spin + extra
+		if c.woke {
+			limit = wokeSpinFactor*h.spin + extra
+		}
 		ctxDone := ctx.Done()
 		doneOrCancelled := func() bool {
 			if h.poll(c) {
@@ -127,7 +132,7 @@ func (h *Handle) await(ctx context.Context, c *call) {
 				return false
 			}
 		}
-		if h.spin > 0 && wake.SpinUntil(doneOrCancelled, wokeSpinFactor*h.spin) {
+		if h.spin > 0 && wake.SpinUntil(doneOrCancelled, limit) {
 			return // done, or ctx ended: wait sees which
 		}
 	} else if h.awaitSpin.Until(done) {

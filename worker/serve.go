@@ -61,6 +61,7 @@ type server struct {
 	fnName string
 	out    ring.Outgoing
 	buf    []byte // encodes control replies
+	last   int    // bytes the last task read and wrote: see copySpin
 }
 
 func serve() int {
@@ -161,6 +162,11 @@ func (s *server) loop() int {
 				return s.exit()
 			}
 			s.st.WaitStart(time.Now())
+			// After a large task the parent copies its result out and
+			// maybe the next input in before another request can appear.
+			if extra := copySpin(s.last); extra > 0 && s.spin.Max() > 0 && wake.SpinUntil(ready, s.spin.Max()+extra) {
+				continue
+			}
 			if err := s.spin.Sleep(context.Background(), s.workerBell, s.reqRing.ConsumerWaiting(), ready); err != nil {
 				return s.corrupt(err)
 			}
@@ -204,6 +210,7 @@ func (s *server) task(m ring.Msg) {
 	s.st.TaskStart(time.Now())
 	out, rerr := s.call(m.Data)
 	s.st.TaskEnd(time.Now(), len(m.Data), len(out), rerr != nil, rerr != nil && rerr.Panic)
+	s.last = len(m.Data) + len(out)
 	// The input is released only after the result is copied: a function
 	// may return a slice of its input.
 	defer s.release()
