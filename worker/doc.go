@@ -55,7 +55,9 @@
 // of Execute or SetFunc whose message had to wake the worker spins four
 // times the limit for the answer, since that answer comes a wake-up later:
 // one wake-up per call instead of two for calls that arrive further apart
-// than the worker spins. Every spin yields the CPU to the OS every few
+// than the worker spins. For messages of 64 KiB and more, both sides add
+// the time the other needs to copy them (at 5 GB/s) to their spin. Every
+// spin yields the CPU to the OS every few
 // microseconds, so two sides the kernel has put on one CPU still make
 // progress.
 //
