@@ -15,28 +15,43 @@ import (
 // share a cache, 250-330 ns where they do not. Read the ring's figures
 // next to it. Needs GOMAXPROCS >= 2.
 func BenchmarkCacheLineRoundTrip(b *testing.B) {
-	var line struct {
-		_ [64]byte
-		v atomic.Int64
-		_ [64]byte
+	var l pingLine
+	done := l.echo(b.N)
+	b.ResetTimer()
+	for i := range int64(b.N) {
+		l.roundTrip(i)
 	}
-	n := int64(b.N) * 2
+	<-done
+}
+
+// pingLine is one cache line, handed between two goroutines by counting:
+// an even value is this side's turn, an odd one the echo's.
+type pingLine struct {
+	_ [64]byte
+	v atomic.Int64
+	_ [64]byte
+}
+
+// echo starts the goroutine that answers n round trips; the channel closes
+// when it has.
+func (l *pingLine) echo(n int) <-chan struct{} {
 	done := make(chan struct{})
 	go func() {
 		defer close(done)
-		for i := int64(1); i < n; i += 2 {
-			for line.v.Load() != i {
+		for i := int64(1); i < 2*int64(n); i += 2 {
+			for l.v.Load() != i {
 			}
-			line.v.Store(i + 1)
+			l.v.Store(i + 1)
 		}
 	}()
-	b.ResetTimer()
-	for i := int64(0); i < n; i += 2 {
-		for line.v.Load() != i {
-		}
-		line.v.Store(i + 1)
+	return done
+}
+
+// roundTrip waits for round trip i's turn and hands the line over.
+func (l *pingLine) roundTrip(i int64) {
+	for l.v.Load() != 2*i {
 	}
-	<-done
+	l.v.Store(2*i + 1)
 }
 
 // BenchmarkCacheLineStalls is BenchmarkCacheLineRoundTrip with every
@@ -48,29 +63,14 @@ func BenchmarkCacheLineRoundTrip(b *testing.B) {
 // meets a stall k times as often.
 func BenchmarkCacheLineStalls(b *testing.B) {
 	const stallAt = 20 * time.Microsecond
-	var line struct {
-		_ [64]byte
-		v atomic.Int64
-		_ [64]byte
-	}
-	n := int64(b.N) * 2
-	done := make(chan struct{})
-	go func() {
-		defer close(done)
-		for i := int64(1); i < n; i += 2 {
-			for line.v.Load() != i {
-			}
-			line.v.Store(i + 1)
-		}
-	}()
+	var l pingLine
+	done := l.echo(b.N)
 	lat := make([]time.Duration, 0, b.N)
 	b.ResetTimer()
 	start := time.Now()
-	for i := int64(0); i < n; i += 2 {
+	for i := range int64(b.N) {
 		t := time.Now()
-		for line.v.Load() != i {
-		}
-		line.v.Store(i + 1)
+		l.roundTrip(i)
 		lat = append(lat, time.Since(t))
 	}
 	elapsed := time.Since(start)

@@ -3,6 +3,7 @@ package worker
 import (
 	"sync"
 	"sync/atomic"
+	"time"
 
 	"github.com/shmpool/shmpool/internal/proto"
 )
@@ -12,9 +13,8 @@ import (
 type call struct {
 	kind  proto.Kind // KindTask or KindSetFunc
 	id    uint64
-	async bool // a Send: the result goes to the Recv queue
-	woke  bool // its message woke the worker (Execute, SetFunc): see await
-	size  int  // its payload's length (Execute, SetFunc): see await
+	async bool          // a Send: the result goes to the Recv queue
+	spin  time.Duration // Execute, SetFunc: await's spin when not the adaptive one (see answerSpin)
 
 	// state moves once from callWaiting to callDone (the receiver
 	// delivered) or callAbandoned (the caller stopped waiting; the receiver
@@ -45,7 +45,7 @@ func putCall(c *call) {
 	case <-c.ready:
 	default:
 	}
-	c.out, c.err, c.id, c.woke, c.size = nil, nil, 0, false, 0
+	c.out, c.err, c.id, c.spin = nil, nil, 0, 0
 	c.state.Store(callWaiting)
 	calls.Put(c)
 }

@@ -59,20 +59,23 @@ const (
 )
 
 // wokeSpinFactor times the spin limit is how long a caller spins for the
-// answer to a call that had to wake the worker (see Handle.await). With the
-// default 50 us, 200 us: an Execute after the worker idled for 1 ms took
-// 154 us p50 on a 2-vCPU VM with the plain budget (two wake-ups, plus a
-// spin that sometimes ran out just before the answer), 80 us with a 200 us
-// spin and 68 us with a 1 ms one.
+// answer to a call that had to wake the worker (see answerSpin): 200 us
+// with the default limit. BenchmarkExecuteIdle (64 B, 1 ms idle before each
+// call; go test -run='^$' -bench=ExecuteIdle -count=3 ./worker/, builds
+// with and without it run alternately on a 2-vCPU VM): p50 125-165 us with
+// the adaptive budget alone (two wake-ups, and a spin that often ran out
+// just before the answer), 54-90 us with it.
 const wokeSpinFactor = 4
 
 // copySpin is how much longer to spin for a peer that must copy n bytes
-// before the awaited record can appear: n at 5 GB/s, a pace both sides
-// keep on the slowest placements seen (a 1 MiB copy between cores there
-// takes 50-200 us). It is added to the spin limit for messages of at least
+// before the awaited record can appear: n at 5 GB/s, a pace both sides keep
+// even where the cores are far apart. It is added for messages of at least
 // copySpinMin bytes, so that a large call's answer, or the next large
-// request, is not met by a sleep and a wake-up (tens of microseconds)
-// that the copy outlasted the budget by.
+// request, is not met by a sleep and a wake-up that the copy outlasted the
+// budget by. BenchmarkExecute p50 (go test -run='^$'
+// -bench='^BenchmarkExecute$/(shm|seqpacket)/size=(64KiB|1MiB)' ./worker/,
+// alternate builds): 1 MiB 292-301 us without it, 248-261 us with it
+// (SOCK_SEQPACKET 243-313 us in the same runs); 64 KiB 26-28 us and 11-25 us.
 func copySpin(n int) time.Duration {
 	if n < copySpinMin {
 		return 0

@@ -302,7 +302,7 @@ func (h *Handle) enqueue(ctx context.Context, c *call, payload []byte) error {
 	if err == nil {
 		h.out.Data = nil // do not keep the caller's payload reachable
 		if !async {
-			c.woke, c.size = h.rang, len(payload) // read by the caller's await; the receiver never touches them
+			c.spin = h.answerSpin(h.rang, len(payload)) // read by the caller's await; the receiver never touches it
 		}
 		return nil
 	}

@@ -3,6 +3,7 @@ package worker
 import (
 	"context"
 	"fmt"
+	"time"
 
 	"github.com/shmpool/shmpool/internal/proto"
 	"github.com/shmpool/shmpool/internal/wake"
@@ -108,21 +109,12 @@ func (h *Handle) await(ctx context.Context, c *call) {
 	// The conditions do not escape (wake's spin and Sleep keep them on the
 	// stack), so waiting allocates nothing.
 	done := func() bool { return h.poll(c) }
-	if extra := copySpin(c.size); c.woke || extra > 0 {
-		// The call woke the worker, so its answer comes a wake-up later
-		// (tens of microseconds, more on a VM whose idle vCPU has halted),
-		// or the worker must copy a large input and result first. Spinning
-		// through that costs one wake-up instead of two (ours too), so spin
-		// longer than the adaptive budget, which is sized for an awake
-		// worker and small messages, and leave that budget alone. The
-		// longer spin ends with ctx.
-		limit := h.spin + extra
-		if c.woke {
-			limit = wokeSpinFactor*h.spin + extra
-		}
+	if c.spin > 0 {
+		// A spin longer than the adaptive budget (see answerSpin), so it
+		// ends with ctx too.
 		ctxDone := ctx.Done()
 		doneOrCancelled := func() bool {
-			if h.poll(c) {
+			if done() {
 				return true
 			}
 			select {
@@ -132,30 +124,64 @@ func (h *Handle) await(ctx context.Context, c *call) {
 				return false
 			}
 		}
-		if h.spin > 0 && wake.SpinUntil(doneOrCancelled, limit) {
+		if wake.SpinUntil(doneOrCancelled, c.spin) {
 			return // done, or ctx ended: wait sees which
 		}
 	} else if h.awaitSpin.Until(done) {
 		return
 	}
 	if c.state.Load() == callWaiting && h.rxMu.TryLock() {
-		readable := func() bool { return h.readable(c) }
-		for {
-			if err := h.drain(); err != nil {
-				h.corrupted(err)
-				break
-			}
-			if c.state.Load() != callWaiting || h.exited.Load() {
-				break
-			}
-			if err := wake.Sleep(ctx, h.resultBell, h.respRing.ConsumerWaiting(), readable, 0); err != nil {
-				break // ctx ended: the caller abandons c
-			}
-		}
+		err := h.readUntil(ctx, func() bool { return c.state.Load() != callWaiting })
 		h.rxMu.Unlock()
+		if err != nil {
+			h.corrupted(err)
+		}
 	}
 	if h.hasPending() {
 		h.kick()
+	}
+}
+
+// answerSpin is how long a caller spins for the answer to its call of size
+// bytes, when that is not the adaptive budget (0): a call that woke the
+// worker (rang) waits a wake-up for its answer (tens of microseconds, more
+// on a VM whose idle vCPU has halted), and a large call waits for the
+// worker to copy its input and result. Spinning through that costs one
+// wake-up instead of two (ours too); the adaptive budget is sized for an
+// awake worker and small messages, and is left alone.
+func (h *Handle) answerSpin(rang bool, size int) time.Duration {
+	extra := copySpin(size)
+	switch {
+	case h.spin <= 0:
+		return 0
+	case rang:
+		return wokeSpinFactor*h.spin + extra
+	case extra > 0:
+		return h.spin + extra
+	}
+	return 0
+}
+
+// readUntil reads the response ring until stop holds or the worker has
+// exited, sleeping on the result doorbell as the ring's reader in between;
+// it also returns when ctx ends. It returns the error of a corrupt ring (or
+// of a doorbell that failed while ctx lives), which the caller passes to
+// corrupted. The caller holds rxMu.
+func (h *Handle) readUntil(ctx context.Context, stop func() bool) error {
+	readable := func() bool { return h.resp.Ready() || stop() || h.exited.Load() }
+	for {
+		if err := h.drain(); err != nil {
+			return err
+		}
+		if stop() || h.exited.Load() {
+			return nil
+		}
+		if err := wake.Sleep(ctx, h.resultBell, h.respRing.ConsumerWaiting(), readable, 0); err != nil {
+			if ctx.Err() != nil {
+				return nil
+			}
+			return fmt.Errorf("result doorbell: %w", err)
+		}
 	}
 }
 
@@ -197,23 +223,7 @@ func (h *Handle) awaitResult(ctx context.Context) error {
 		return nil
 	}
 	if !h.dead() && h.rxMu.TryLock() {
-		stop := func() bool { return h.queued() || h.exited.Load() }
-		readable := func() bool { return h.resp.Ready() || stop() }
-		var corrupt, err error
-		for {
-			if corrupt = h.drain(); corrupt != nil {
-				break
-			}
-			if stop() {
-				break
-			}
-			if err = wake.Sleep(ctx, h.resultBell, h.respRing.ConsumerWaiting(), readable, 0); err != nil {
-				if ctx.Err() == nil {
-					corrupt = fmt.Errorf("result doorbell: %w", err)
-				}
-				break
-			}
-		}
+		corrupt := h.readUntil(ctx, h.queued)
 		h.rxMu.Unlock()
 		switch {
 		case corrupt != nil:
@@ -241,12 +251,6 @@ func (h *Handle) awaitResult(ctx context.Context) error {
 	h.recvWait--
 	h.pendMu.Unlock()
 	return err
-}
-
-// readable is await's sleep condition: a result to read, c done, or the
-// worker gone.
-func (h *Handle) readable(c *call) bool {
-	return h.resp.Ready() || c.state.Load() != callWaiting || h.exited.Load()
 }
 
 // kick wakes the receiver goroutine to read results nobody polls for.

@@ -162,12 +162,7 @@ func (s *server) loop() int {
 				return s.exit()
 			}
 			s.st.WaitStart(time.Now())
-			// After a large task the parent copies its result out and
-			// maybe the next input in before another request can appear.
-			if extra := copySpin(s.last); extra > 0 && s.spin.Max() > 0 && wake.SpinUntil(ready, s.spin.Max()+extra) {
-				continue
-			}
-			if err := s.spin.Sleep(context.Background(), s.workerBell, s.reqRing.ConsumerWaiting(), ready); err != nil {
+			if err := s.waitInput(ready); err != nil {
 				return s.corrupt(err)
 			}
 			continue
@@ -185,6 +180,17 @@ func (s *server) loop() int {
 			return s.corrupt(fmt.Errorf("unexpected %s record", proto.Kind(m.Kind)))
 		}
 	}
+}
+
+// waitInput waits for the next request: the adaptive spin, then a sleep.
+// After a large task the parent copies its result out, and maybe the next
+// input in, before another request can appear: the spin then covers that
+// copy (copySpin) and leaves the adaptive budget alone.
+func (s *server) waitInput(ready func() bool) error {
+	if extra := copySpin(s.last); extra > 0 && s.spin.Max() > 0 {
+		return wake.Sleep(context.Background(), s.workerBell, s.reqRing.ConsumerWaiting(), ready, s.spin.Max()+extra)
+	}
+	return s.spin.Sleep(context.Background(), s.workerBell, s.reqRing.ConsumerWaiting(), ready)
 }
 
 func (s *server) release() {
