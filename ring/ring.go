@@ -157,10 +157,10 @@ func align8(n uint64) uint64 { return (n + 7) &^ 7 }
 // the next, 1 MiB records streamed at 40 GB/s (cached stores) against 22
 // GB/s (non-temporal) where a cache line crossed between the cores in 57-150
 // ns, but at 6-8.5 GB/s against 23-30 GB/s where it took 250-500 ns; a
-// SOCK_SEQPACKET socket moved 8-20 GB/s in the same runs (BenchmarkRing-
-// CrossProcess and BenchmarkSeqpacketCrossProcess, size=1MiB, alternating
-// runs of one test binary with either copy). Non-temporal stores are never
-// the slow case, so the producer uses them.
+// SOCK_SEQPACKET socket moved 8-20 GB/s in the same runs (go test
+// -run='^$' -bench='(RingCrossProcess|SeqpacketCrossProcess)/size=1MiB'
+// ./ring/, run alternately against a build whose copyIn is copyCached).
+// Non-temporal stores are never the slow case, so the producer uses them.
 const copyChunk = 256 << 10
 
 // copyCached copies src into dst in cache-sized pieces and returns the
