@@ -11,9 +11,11 @@ import (
 // BenchmarkCacheLineRoundTrip hands one cache line between two goroutines
 // and back: one op is a round trip, so ns/op is the cost of a line crossing
 // between the cores twice. It is the floor under every record the ring
-// hands over, and it varies with the host: about 57 ns where the two vCPUs
-// share a cache, 250-330 ns where they do not. Read the ring's figures
-// next to it. Needs GOMAXPROCS >= 2.
+// hands over, and it varies with the host: 57 ns in the placement of
+// FIGURES.md, 107-552 ns at different moments of 2026-11-30 on the 2-vCPU
+// VM of the README (go test -run='^$' -bench=CacheLineRoundTrip
+// -benchtime=2000000x ./ring/). Read the ring's figures next to it. Needs
+// GOMAXPROCS >= 2.
 func BenchmarkCacheLineRoundTrip(b *testing.B) {
 	var l pingLine
 	done := l.echo(b.N)
