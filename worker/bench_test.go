@@ -120,6 +120,21 @@ func benchShm(b *testing.B, size int, gap time.Duration) {
 	})
 }
 
+func benchShmAppend(b *testing.B, size int, gap time.Duration) {
+	h, err := worker.Start(context.Background(), worker.Config{Func: "echo"})
+	require.NoError(b, err)
+	defer h.Close()
+	ctx := context.Background()
+	buf := make([]byte, 0, size)
+	roundTrips(b, size, gap, func(in []byte) []byte {
+		out, err := h.ExecuteAppend(ctx, buf[:0], in)
+		if err != nil {
+			b.Fatal(err)
+		}
+		return out
+	})
+}
+
 func benchPipe(b *testing.B, size int, gap time.Duration) {
 	exe, err := os.Executable()
 	require.NoError(b, err)
@@ -155,6 +170,16 @@ func benchPipe(b *testing.B, size int, gap time.Duration) {
 }
 
 func benchSeqpacket(b *testing.B, size int, gap time.Duration) {
+	seqpacketEchoes(b, size, gap, false)
+}
+
+func benchSeqpacketReuse(b *testing.B, size int, gap time.Duration) {
+	seqpacketEchoes(b, size, gap, true)
+}
+
+// seqpacketEchoes times round trips through a SOCK_SEQPACKET echo child,
+// each result read into a fresh buffer or, with reuse, into the same one.
+func seqpacketEchoes(b *testing.B, size int, gap time.Duration, reuse bool) {
 	fds, err := syscall.Socketpair(syscall.AF_UNIX, syscall.SOCK_SEQPACKET|syscall.SOCK_CLOEXEC, 0)
 	require.NoError(b, err)
 	buf := 2*size + 64<<10
@@ -171,11 +196,14 @@ func benchSeqpacket(b *testing.B, size int, gap time.Duration) {
 	require.NoError(b, cmd.Start())
 	child.Close()
 	defer func() { syscall.Close(fds[0]); cmd.Wait() }()
+	res := make([]byte, size)
 	roundTrips(b, size, gap, func(in []byte) []byte {
 		if err := syscall.Sendto(fds[0], in, 0, nil); err != nil {
 			b.Fatal(err)
 		}
-		res := make([]byte, len(in))
+		if !reuse {
+			res = make([]byte, len(in))
+		}
 		n, _, err := syscall.Recvfrom(fds[0], res, 0)
 		if err != nil {
 			b.Fatal(err)
@@ -204,7 +232,11 @@ func BenchmarkExecute(b *testing.B) {
 	transports := []struct {
 		name string
 		fn   func(*testing.B, int, time.Duration)
-	}{{"shm", benchShm}, {"pipe", benchPipe}, {"seqpacket", benchSeqpacket}, {"chan", benchChannel}}
+	}{
+		{"shm", benchShm}, {"pipe", benchPipe}, {"seqpacket", benchSeqpacket}, {"chan", benchChannel},
+		// The caller reuses one buffer for every result.
+		{"shm-append", benchShmAppend}, {"seqpacket-reuse", benchSeqpacketReuse},
+	}
 	for _, s := range benchSizes {
 		for _, tr := range transports {
 			b.Run(fmt.Sprintf("%s/size=%s", tr.name, s.name), func(b *testing.B) { tr.fn(b, s.size, 0) })

@@ -15,10 +15,14 @@ type call struct {
 	id    uint64
 	async bool          // a Send: the result goes to the Recv queue
 	spin  time.Duration // Execute, SetFunc: await's spin when not the adaptive one (see answerSpin)
+	dst   []byte        // ExecuteAppend: the result is appended here (nil: a fresh buffer)
 
 	// state moves once from callWaiting to callDone (the receiver
 	// delivered) or callAbandoned (the caller stopped waiting; the receiver
-	// drops the result and recycles the call).
+	// drops the result and recycles the call). A call with a dst passes
+	// through callClaimed first: the reader has claimed it and is copying
+	// the result into dst, so the caller can no longer abandon it and waits
+	// for the copy to end; once abandoned, dst is never written.
 	state atomic.Int32
 	out   []byte
 	err   error
@@ -27,6 +31,7 @@ type call struct {
 
 const (
 	callWaiting int32 = iota
+	callClaimed
 	callDone
 	callAbandoned
 )
@@ -45,16 +50,23 @@ func putCall(c *call) {
 	case <-c.ready:
 	default:
 	}
-	c.out, c.err, c.id, c.spin = nil, nil, 0, 0
+	c.out, c.err, c.id, c.spin, c.dst = nil, nil, 0, 0, nil
 	c.state.Store(callWaiting)
 	calls.Put(c)
+}
+
+// claim is called by the reader before it writes into c.dst: it reports
+// whether the caller still waits, and from then on the caller cannot
+// abandon c.
+func (c *call) claim() bool {
+	return c.state.CompareAndSwap(callWaiting, callClaimed)
 }
 
 // complete hands a result to the waiting caller, or drops it when the
 // caller has gone.
 func (c *call) complete(out []byte, err error) {
 	c.out, c.err = out, err
-	if c.state.CompareAndSwap(callWaiting, callDone) {
+	if c.state.CompareAndSwap(callWaiting, callDone) || c.state.CompareAndSwap(callClaimed, callDone) {
 		c.ready <- struct{}{}
 		return
 	}

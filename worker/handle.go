@@ -132,6 +132,27 @@ func (h *Handle) Execute(ctx context.Context, in []byte) ([]byte, error) {
 	return h.wait(ctx, c)
 }
 
+// ExecuteAppend is Execute that appends the result to dst and returns the
+// extended slice. When dst has room for the result it allocates nothing: a
+// caller that reuses one buffer saves the allocation and, for large
+// results, the first-touch page faults of fresh memory (see the README's
+// caveats). A nil dst gets a fresh buffer, as with Execute. On error dst
+// is returned unchanged, and the bytes of dst's spare capacity are never
+// written after ExecuteAppend returns: a result that arrives after ctx
+// ended is dropped, not copied.
+func (h *Handle) ExecuteAppend(ctx context.Context, dst, in []byte) ([]byte, error) {
+	c := getCall(proto.KindTask, false)
+	c.dst = dst
+	if err := h.send(ctx, c, in); err != nil {
+		return dst, err
+	}
+	out, err := h.wait(ctx, c)
+	if err != nil {
+		return dst, err
+	}
+	return out, nil
+}
+
 // Send queues in for the worker's function and returns once it is in the
 // request ring: it blocks only while the ring is full. Take the result with
 // Recv; results come back in Send order.

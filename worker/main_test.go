@@ -8,6 +8,7 @@ import (
 	"io"
 	"os"
 	"strconv"
+	"strings"
 	"testing"
 	"time"
 
@@ -52,6 +53,21 @@ func init() {
 		if err != nil {
 			return nil, err
 		}
+		return bytes.Repeat([]byte{'g'}, n), nil
+	})
+	// slowgrow sleeps, then returns as many bytes as its input says:
+	// "100ms 4096".
+	worker.Register("slowgrow", func(_ context.Context, in []byte) ([]byte, error) {
+		ds, ns, _ := strings.Cut(string(in), " ")
+		d, err := time.ParseDuration(ds)
+		if err != nil {
+			return nil, err
+		}
+		n, err := strconv.Atoi(ns)
+		if err != nil {
+			return nil, err
+		}
+		time.Sleep(d)
 		return bytes.Repeat([]byte{'g'}, n), nil
 	})
 	worker.Register("exit", func(_ context.Context, in []byte) ([]byte, error) {

@@ -3,6 +3,7 @@ package worker
 import (
 	"context"
 	"fmt"
+	"slices"
 	"time"
 
 	"github.com/shmpool/shmpool/internal/proto"
@@ -311,22 +312,42 @@ func (h *Handle) deliver(m ring.Msg) error {
 		h.finish(c, nil, fmt.Errorf("%w: %v", ErrCorrupt, perr))
 		return perr
 	}
+	if kind == proto.KindResult {
+		// out aliases the ring (or, for a fragmented message, the
+		// consumer's reassembly buffer): take it out before Release.
+		switch {
+		case c.dst != nil:
+			if !c.claim() {
+				putCall(c) // the caller has gone: its dst is no longer ours
+				return nil
+			}
+			out = appendResult(c.dst, out)
+		case !m.Owned:
+			out = ring.Clone(out)
+		}
+	}
 	h.finish(c, out, err)
 	return nil
 }
 
+// appendResult appends a result to dst, growing it if need be.
+func appendResult(dst, res []byte) []byte {
+	n := len(dst)
+	dst = slices.Grow(dst, len(res))[:n+len(res)]
+	ring.Copy(dst[n:], res)
+	return dst
+}
+
 // decodeAnswer turns a response record into a call's result. perr reports
-// a record the protocol does not allow.
+// a record the protocol does not allow. A result (KindResult) is returned
+// as it is in m: the caller copies it.
 func decodeAnswer(sent, got proto.Kind, m ring.Msg, maxPayload int) (out []byte, err, perr error) {
 	switch {
 	case sent == proto.KindTask && got == proto.KindResult:
 		if len(m.Data) > maxPayload {
 			return nil, nil, fmt.Errorf("result of %d bytes above MaxPayload %d", len(m.Data), maxPayload)
 		}
-		if m.Owned {
-			return m.Data, nil, nil
-		}
-		return ring.Clone(m.Data), nil, nil
+		return m.Data, nil, nil
 	case sent == proto.KindTask && got == proto.KindTooLarge:
 		tl, derr := proto.DecodeTooLarge(m.Data)
 		if derr != nil {
