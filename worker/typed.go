@@ -146,13 +146,20 @@ func (f *TypedFunc[In, Out]) Execute(ctx context.Context, h *Handle, in In) (Out
 		putBuf(buf)
 		return zero, err
 	}
-	out, err := h.Execute(ctx, b) // b has been copied into the ring when it returns
+	// The result goes into a second reused buffer: the codec copies what
+	// it keeps, so a typed call allocates only what the decoded value holds.
+	res := getBuf()
+	out, err := h.ExecuteAppend(ctx, res.b[:0], b) // b has been copied into the ring when it returns
 	buf.b = b
 	putBuf(buf)
 	if err != nil {
+		putBuf(res)
 		return zero, err
 	}
-	return f.DecodeResult(out)
+	v, err := f.DecodeResult(out)
+	res.b = out
+	putBuf(res)
+	return v, err
 }
 
 // Send queues in for the function in the worker of h: Handle.Send with
@@ -206,8 +213,10 @@ func sameFunc(name, got string) bool {
 		strings.HasPrefix(name, got)
 }
 
-// buffer is a reusable encoding buffer for typed calls on a Handle: the
-// payload has been copied into the ring when Execute or Send returns.
+// buffer is a reusable buffer for typed calls on a Handle: for the encoded
+// payload, which has been copied into the ring when Execute or Send
+// returns, and for the result, which has been decoded (and copied by the
+// codec) when Execute returns.
 type buffer struct{ b []byte }
 
 var buffers = sync.Pool{New: func() any { return new(buffer) }}
