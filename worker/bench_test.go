@@ -29,6 +29,7 @@ func init() {
 		pipeEcho()
 	case "seqpacket":
 		seqpacketEcho()
+	case "exit": // BenchmarkStart's baseline: start and exit
 	default:
 		return
 	}
@@ -294,18 +295,37 @@ func BenchmarkSendRecv(b *testing.B) {
 }
 
 // BenchmarkStart measures Start to the first result, and Close.
+// BenchmarkStart measures Start to the first result of a worker with small
+// rings, then Close; its baseline, in the same run, is the same binary
+// started and waited for as it exits at once, after package initialisation
+// (what any process of this binary costs before it can do anything).
+//
+//	go test -run='^$' -bench='^BenchmarkStart$' -count=3 ./worker/
 func BenchmarkStart(b *testing.B) {
 	ctx := context.Background()
-	for b.Loop() {
-		h, err := worker.Start(ctx, worker.Config{Func: "echo", RingSize: 64 << 10})
-		if err != nil {
-			b.Fatal(err)
+	b.Run("worker", func(b *testing.B) {
+		for b.Loop() {
+			h, err := worker.Start(ctx, worker.Config{Func: "echo", RingSize: 64 << 10})
+			if err != nil {
+				b.Fatal(err)
+			}
+			if _, err := h.Execute(ctx, []byte("x")); err != nil {
+				b.Fatal(err)
+			}
+			if err := h.Close(); err != nil {
+				b.Fatal(err)
+			}
 		}
-		if _, err := h.Execute(ctx, []byte("x")); err != nil {
-			b.Fatal(err)
+	})
+	b.Run("exec-and-exit", func(b *testing.B) {
+		exe, err := os.Executable()
+		require.NoError(b, err)
+		for b.Loop() {
+			cmd := exec.Command(exe, "-test.run=^$")
+			cmd.Env = append(os.Environ(), benchChildEnv+"=exit")
+			if err := cmd.Run(); err != nil {
+				b.Fatal(err)
+			}
 		}
-		if err := h.Close(); err != nil {
-			b.Fatal(err)
-		}
-	}
+	})
 }
