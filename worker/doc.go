@@ -57,9 +57,8 @@
 // one wake-up per call instead of two for calls that arrive further apart
 // than the worker spins. For messages of 64 KiB and more, both sides add
 // the time the other needs to copy them (at 5 GB/s) to their spin. Every
-// spin yields the CPU to the OS every few
-// microseconds, so two sides the kernel has put on one CPU still make
-// progress.
+// spin yields the CPU to the OS every few microseconds, so two sides the
+// kernel has put on one CPU still make progress.
 //
 // Failure: everything read from shared memory is validated. A worker whose
 // memory breaks the protocol is killed and its calls fail with ErrCorrupt;
@@ -79,7 +78,9 @@
 // The input a Func receives aliases the request ring and is valid only until
 // the function returns: copy what you keep. Its result is copied once into
 // the response ring, and once more out of it, so the caller owns what
-// Execute returns.
+// Execute returns. That second copy goes into fresh memory, whose first
+// touch costs a page fault per page: for large results, ExecuteAppend
+// into a buffer the caller reuses avoids it (see the README's caveats).
 //
 // The static data a factory receives (Config.Static, SetFunc) is its own
 // copy, valid for as long as the factory or its function keeps it.

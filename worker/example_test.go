@@ -129,6 +129,30 @@ func ExampleHandle_Execute() {
 	// worker: panic panicked: boom: again
 }
 
+// ExecuteAppend appends each result to a buffer the caller reuses, so a
+// loop of round trips allocates nothing for its results.
+func ExampleHandle_ExecuteAppend() {
+	ctx := context.Background()
+	h, err := worker.Start(ctx, worker.Config{Func: "reverse"})
+	if err != nil {
+		panic(err)
+	}
+	defer h.Close()
+
+	var buf []byte
+	for _, word := range []string{"stressed", "drawer", "diaper"} {
+		buf, err = h.ExecuteAppend(ctx, buf[:0], []byte(word))
+		if err != nil {
+			panic(err)
+		}
+		fmt.Println(string(buf))
+	}
+	// Output:
+	// desserts
+	// reward
+	// repaid
+}
+
 // Send queues work without waiting for it; Recv returns the results in
 // Send order. Sending several before receiving keeps the worker busy while
 // the parent prepares the next input.
