@@ -14,9 +14,10 @@ type Codec[T any] interface {
 	// slice.
 	Append(dst []byte, v T) ([]byte, error)
 	// Decode decodes one value that fills data exactly. data may alias
-	// shared memory that the peer process writes: Decode must not retain
-	// it (copy what the value keeps), and must return an error, never
-	// panic, whatever the bytes.
+	// shared memory that the peer process writes, or a buffer the caller
+	// reuses for the next result: Decode must not retain it (copy what the
+	// value keeps), and must return an error, never panic, whatever the
+	// bytes.
 	Decode(data []byte) (T, error)
 }
 

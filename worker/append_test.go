@@ -4,6 +4,8 @@ import (
 	"bytes"
 	"context"
 	"fmt"
+	"math/rand/v2"
+	"sync"
 	"testing"
 	"time"
 
@@ -99,4 +101,72 @@ func TestExecuteAppendNeverWritesAfterReturning(t *testing.T) {
 			require.NoError(t, h.Close())
 		})
 	}
+}
+
+// TestExecuteAppendAbandonRace races callers that give up against the
+// reader that would copy their results: concurrent ExecuteAppend calls
+// with timeouts around the time a result takes, each into a buffer filled
+// with a marker. After every call returns and the results in flight have
+// been read, a buffer whose call failed is all marker, and one whose call
+// succeeded holds its result and then the marker.
+func TestExecuteAppendAbandonRace(t *testing.T) {
+	const (
+		goroutines = 4
+		calls      = 200
+		size       = 4 << 10
+		marker     = 0xa5
+	)
+	if testing.Short() {
+		t.Skip("a stress test")
+	}
+	ctx := context.Background()
+	h := start(t, worker.Config{Func: "slowgrow"})
+	type record struct {
+		buf []byte // the whole buffer, capacity included
+		n   int    // bytes of result returned, -1 for an error
+	}
+	var mu sync.Mutex
+	var records []record
+	var wg sync.WaitGroup
+	for g := range goroutines {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			rng := rand.New(rand.NewPCG(uint64(g), 1))
+			in := []byte(fmt.Sprint(time.Duration(0), size))
+			for range calls {
+				buf := bytes.Repeat([]byte{marker}, size)[:0]
+				// 1 us to 4 ms: some calls give up, some do not.
+				cctx, cancel := context.WithTimeout(ctx, time.Microsecond<<rng.IntN(13))
+				out, err := h.ExecuteAppend(cctx, buf, in)
+				cancel()
+				r := record{buf: buf[:size], n: -1}
+				if err == nil {
+					r.n = len(out)
+				}
+				mu.Lock()
+				records = append(records, r)
+				mu.Unlock()
+			}
+		}()
+	}
+	wg.Wait()
+	// Every result in flight has been read once a later call is answered.
+	_, err := h.Execute(ctx, []byte("0s 1"))
+	require.NoError(t, err)
+	failed := 0
+	for _, r := range records {
+		want := bytes.Repeat([]byte{marker}, size)
+		if r.n >= 0 {
+			require.Equal(t, size, r.n)
+			want = bytes.Repeat([]byte{'g'}, size)
+		} else {
+			failed++
+		}
+		require.True(t, bytes.Equal(want, r.buf), "a buffer written after its call returned (result %d bytes)", r.n)
+	}
+	t.Logf("%d of %d calls gave up", failed, len(records))
+	assert.Positive(t, failed, "no call gave up: the race was not exercised")
+	assert.Less(t, failed, len(records), "every call gave up: the race was not exercised")
+	require.NoError(t, h.Close())
 }

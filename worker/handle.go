@@ -133,13 +133,15 @@ func (h *Handle) Execute(ctx context.Context, in []byte) ([]byte, error) {
 }
 
 // ExecuteAppend is Execute that appends the result to dst and returns the
-// extended slice. When dst has room for the result it allocates nothing: a
-// caller that reuses one buffer saves the allocation and, for large
-// results, the first-touch page faults of fresh memory (see the README's
-// caveats). A nil dst gets a fresh buffer, as with Execute. On error dst
-// is returned unchanged, and the bytes of dst's spare capacity are never
-// written after ExecuteAppend returns: a result that arrives after ctx
-// ended is dropped, not copied.
+// extended slice. When dst has room for the result it allocates nothing
+// (unless the result is larger than a ring record, half the ring, which the
+// ring reassembles in a buffer of its own first): a caller that reuses one
+// buffer saves the allocation and, for large results, the first-touch page
+// faults of fresh memory (see the README's caveats). A nil dst gets a fresh
+// buffer, as with Execute. On error dst is returned unchanged, and the
+// bytes of dst's spare capacity are never written after ExecuteAppend
+// returns: a result that arrives after ctx ended is dropped, not copied
+// (one that was being copied as ctx ended is returned, as Execute would).
 func (h *Handle) ExecuteAppend(ctx context.Context, dst, in []byte) ([]byte, error) {
 	c := getCall(proto.KindTask, false)
 	c.dst = dst

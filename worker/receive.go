@@ -321,7 +321,7 @@ func (h *Handle) deliver(m ring.Msg) error {
 				putCall(c) // the caller has gone: its dst is no longer ours
 				return nil
 			}
-			out = appendResult(c.dst, out)
+			out = appendResult(c.dst, out, m.Owned)
 		case !m.Owned:
 			out = ring.Clone(out)
 		}
@@ -330,8 +330,16 @@ func (h *Handle) deliver(m ring.Msg) error {
 	return nil
 }
 
-// appendResult appends a result to dst, growing it if need be.
-func appendResult(dst, res []byte) []byte {
+// appendResult appends a result to dst, growing it if need be. An empty
+// dst too small for the result is replaced, as append would, by the
+// reassembly buffer of a fragmented result (owned) or a copy.
+func appendResult(dst, res []byte, owned bool) []byte {
+	if len(dst) == 0 && cap(dst) < len(res) {
+		if owned {
+			return res
+		}
+		return ring.Clone(res)
+	}
 	n := len(dst)
 	dst = slices.Grow(dst, len(res))[:n+len(res)]
 	ring.Copy(dst[n:], res)

@@ -268,3 +268,16 @@ func TestTypedPanicsOnMisuse(t *testing.T) {
 	assert.Panics(t, func() { worker.Typed[string, string]("x", codec.String(), codec.String(), nil) })
 	assert.Panics(t, func() { worker.RegisterTyped("typed-norm", codec.String(), codec.String(), fn) }, "duplicate name")
 }
+
+// TestTypedResultsAreTheCallers: a typed Execute decodes from a buffer it
+// reuses for the next call, so a decoded value must not alias it.
+func TestTypedResultsAreTheCallers(t *testing.T) {
+	ctx := context.Background()
+	h := start(t, worker.Config{Func: "typed-reverse"})
+	first, err := typedBytes.Execute(ctx, h, []byte("first"))
+	require.NoError(t, err)
+	_, err = typedBytes.Execute(ctx, h, []byte("other")) // as long: it fits the reused buffer
+	require.NoError(t, err)
+	assert.Equal(t, "tsrif", string(first), "the first result, after a second call")
+	require.NoError(t, h.Close())
+}
