@@ -16,8 +16,10 @@
 // throughput (messages sent back to back, until the receiver has counted them
 // all), each for -duration. The transports:
 //
-//	shm   a worker.Handle: Execute for the round trip, Send/Recv pipelining
-//	      (a function that returns nothing) for the stream
+//	shm   a worker.Handle: ExecuteAppend into one reused buffer for the
+//	      round trip (every transport's receiver reuses its buffer),
+//	      Send/Recv pipelining (a function that returns nothing) for the
+//	      stream
 //	ring  the raw ring (package ring) over a memfd shared with a child,
 //	      both sides polling: what the hardware allows
 //	pipe  two os.Pipe, each message a 4-byte length prefix and the payload

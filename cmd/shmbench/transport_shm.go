@@ -39,14 +39,15 @@ func init() {
 	})
 }
 
-// shmTransport is a worker.Handle: Execute of a function that echoes for the
-// round trip; for the stream, Send of a function that returns nothing, with
-// its (empty) results taken by Recv as they come, at most sendWindow
-// outstanding. One worker switches between the two with SetFunc: a second
+// shmTransport is a worker.Handle: ExecuteAppend of a function that echoes,
+// into one reused buffer, for the round trip; for the stream, Send of a
+// function that returns nothing, with its (empty) results taken by Recv as
+// they come, at most sendWindow outstanding. One worker switches between the two with SetFunc: a second
 // worker would halve the spin budget of the default policy (DefaultSpin),
 // which spins only while every worker and receiver fits on a CPU.
 type shmTransport struct {
 	h           *worker.Handle
+	rbuf        []byte // the round trip's result
 	fn          string
 	outstanding int
 	sent        uint64
@@ -77,7 +78,9 @@ func (t *shmTransport) roundTrip(msg []byte) error {
 	if err := t.use(fnEcho); err != nil {
 		return err
 	}
-	out, err := t.h.Execute(context.Background(), msg)
+	// Into one reused buffer, as every other transport's receiver reads.
+	out, err := t.h.ExecuteAppend(context.Background(), t.rbuf[:0], msg)
+	t.rbuf = out
 	if err == nil && len(out) != len(msg) {
 		err = fmt.Errorf("echo of %d bytes for %d", len(out), len(msg))
 	}
