@@ -24,62 +24,35 @@ func BenchmarkPageTouch(b *testing.B) {
 	const size = 16 << 20
 	page := os.Getpagesize()
 	pages := size / page
-	b.Run("first", func(b *testing.B) {
-		var seg *shm.Segment
-		var mem []byte
-		i := pages
-		for b.Loop() {
-			if i == pages {
-				// A fresh segment every 16 MiB; its creation is not timed.
-				b.StopTimer()
-				if seg != nil {
-					seg.Close()
-				}
-				var err error
-				if seg, err = shm.Create("touch", size); err != nil {
-					b.Fatal(err)
-				}
-				mem, i = seg.Bytes(), 0
-				b.StartTimer()
-			}
-			mem[i*page] = 1
-			i++
+	newSegment := func() *shm.Segment {
+		seg, err := shm.Create("touch", size)
+		if err != nil {
+			b.Fatal(err)
 		}
-		seg.Close()
+		return seg
+	}
+	b.Run("first", func(b *testing.B) {
+		touchFresh(b, page, func() ([]byte, func()) {
+			seg := newSegment()
+			return seg.Bytes(), func() { seg.Close() }
+		})
 	})
 	b.Run("second-mapping", func(b *testing.B) {
-		var seg, other *shm.Segment
-		var mem []byte
-		i := pages
-		for b.Loop() {
-			if i == pages {
-				b.StopTimer()
-				if seg != nil {
-					other.Close()
-					seg.Close()
-				}
-				var err error
-				if seg, err = shm.Create("touch", size); err != nil {
-					b.Fatal(err)
-				}
-				for off := 0; off < size; off += page {
-					seg.Bytes()[off] = 1
-				}
-				fd, err := unix.Dup(int(seg.File().Fd()))
-				if err != nil {
-					b.Fatal(err)
-				}
-				if other, err = shm.FromFD(fd, size); err != nil {
-					b.Fatal(err)
-				}
-				mem, i = other.Bytes(), 0
-				b.StartTimer()
+		touchFresh(b, page, func() ([]byte, func()) {
+			seg := newSegment()
+			for off := 0; off < size; off += page {
+				seg.Bytes()[off] = 1
 			}
-			mem[i*page] = 2
-			i++
-		}
-		other.Close()
-		seg.Close()
+			fd, err := unix.Dup(int(seg.File().Fd()))
+			if err != nil {
+				b.Fatal(err)
+			}
+			other, err := shm.FromFD(fd, size)
+			if err != nil {
+				b.Fatal(err)
+			}
+			return other.Bytes(), func() { other.Close(); seg.Close() }
+		})
 	})
 	b.Run("again", func(b *testing.B) {
 		seg, err := shm.Create("touch", size)
@@ -97,4 +70,25 @@ func BenchmarkPageTouch(b *testing.B) {
 			i = (i + 1) % pages
 		}
 	})
+}
+
+// touchFresh writes to one page per op of memory that fresh maps, untimed,
+// whenever the last mapping has been written through, and releases each
+// mapping after.
+func touchFresh(b *testing.B, page int, fresh func() (mem []byte, release func())) {
+	var mem []byte
+	release := func() {}
+	off := 0
+	for b.Loop() {
+		if off == len(mem) {
+			b.StopTimer()
+			release()
+			mem, release = fresh()
+			off = 0
+			b.StartTimer()
+		}
+		mem[off] = 1
+		off += page
+	}
+	release()
 }
