@@ -107,28 +107,24 @@ func roundTrips(b *testing.B, size int, gap time.Duration, rt func(in []byte) []
 	lat.report(b)
 }
 
-func benchShm(b *testing.B, size int, gap time.Duration) {
-	h, err := worker.Start(context.Background(), worker.Config{Func: "echo"})
-	require.NoError(b, err)
-	defer h.Close()
-	ctx := context.Background()
-	roundTrips(b, size, gap, func(in []byte) []byte {
-		out, err := h.Execute(ctx, in)
-		if err != nil {
-			b.Fatal(err)
-		}
-		return out
-	})
-}
+func benchShm(b *testing.B, size int, gap time.Duration) { shmEchoes(b, size, gap, false) }
 
-func benchShmAppend(b *testing.B, size int, gap time.Duration) {
+func benchShmAppend(b *testing.B, size int, gap time.Duration) { shmEchoes(b, size, gap, true) }
+
+// shmEchoes times round trips through a worker's echo: Execute, whose
+// result is fresh memory, or with reuse ExecuteAppend into one buffer.
+func shmEchoes(b *testing.B, size int, gap time.Duration, reuse bool) {
 	h, err := worker.Start(context.Background(), worker.Config{Func: "echo"})
 	require.NoError(b, err)
 	defer h.Close()
 	ctx := context.Background()
-	buf := make([]byte, 0, size)
+	call := func(in []byte) ([]byte, error) { return h.Execute(ctx, in) }
+	if reuse {
+		buf := make([]byte, 0, size)
+		call = func(in []byte) ([]byte, error) { return h.ExecuteAppend(ctx, buf[:0], in) }
+	}
 	roundTrips(b, size, gap, func(in []byte) []byte {
-		out, err := h.ExecuteAppend(ctx, buf[:0], in)
+		out, err := call(in)
 		if err != nil {
 			b.Fatal(err)
 		}
@@ -148,7 +144,6 @@ func benchPipe(b *testing.B, size int, gap time.Duration) {
 	require.NoError(b, cmd.Start())
 	defer func() { w.Close(); cmd.Wait() }()
 	var hdr [4]byte
-	out := make([]byte, size)
 	roundTrips(b, size, gap, func(in []byte) []byte {
 		binary.LittleEndian.PutUint32(hdr[:], uint32(len(in)))
 		if _, err := w.Write(hdr[:]); err != nil {
@@ -167,7 +162,6 @@ func benchPipe(b *testing.B, size int, gap time.Duration) {
 		}
 		return res
 	})
-	_ = out
 }
 
 func benchSeqpacket(b *testing.B, size int, gap time.Duration) {

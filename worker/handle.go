@@ -50,7 +50,6 @@ type Handle struct {
 	req      *ring.Producer
 	out      ring.Outgoing
 	leftover bool // out holds the rest of a message a cancelled caller started
-	rang     bool // the last push rang the worker's doorbell: it was asleep
 	nextID   uint64
 	sendSpin *wake.Spin
 
@@ -125,11 +124,7 @@ func (h *Handle) funcName() string {
 // synchronous round trip. Concurrent calls pipeline. When ctx ends first it
 // returns ctx.Err() at once; the late result is dropped.
 func (h *Handle) Execute(ctx context.Context, in []byte) ([]byte, error) {
-	c := getCall(proto.KindTask, false)
-	if err := h.send(ctx, c, in); err != nil {
-		return nil, err
-	}
-	return h.wait(ctx, c)
+	return h.ExecuteAppend(ctx, nil, in)
 }
 
 // ExecuteAppend is Execute that appends the result to dst and returns the
@@ -289,7 +284,7 @@ func (h *Handle) send(ctx context.Context, c *call, payload []byte) error {
 // writes its message into the request ring.
 func (h *Handle) enqueue(ctx context.Context, c *call, payload []byte) error {
 	if h.leftover {
-		if err := h.push(ctx); err != nil {
+		if _, err := h.push(ctx); err != nil {
 			putCall(c)
 			return err
 		}
@@ -321,11 +316,11 @@ func (h *Handle) enqueue(ctx context.Context, c *call, payload []byte) error {
 	}
 
 	h.out.Reset(ring.Kind(kind), id, payload)
-	err := h.push(ctx)
+	rang, err := h.push(ctx)
 	if err == nil {
 		h.out.Data = nil // do not keep the caller's payload reachable
 		if !async {
-			c.spin = h.answerSpin(h.rang, len(payload)) // read by the caller's await; the receiver never touches it
+			c.spin = h.answerSpin(rang, len(payload)) // read by the caller's await; the receiver never touches it
 		}
 		return nil
 	}
@@ -404,24 +399,24 @@ func (h *Handle) lockSend(ctx context.Context) error {
 
 func (h *Handle) unlockSend() { <-h.sendSem }
 
-// push writes h.out into the request ring, waiting for room as needed.
-// The caller holds the send lock.
-func (h *Handle) push(ctx context.Context) error {
-	h.rang = false
+// push writes h.out into the request ring, waiting for room as needed,
+// and reports whether it rang the worker's doorbell (the worker was
+// asleep). The caller holds the send lock.
+func (h *Handle) push(ctx context.Context) (rang bool, err error) {
 	for {
 		done, _, err := h.req.PushMessage(&h.out)
-		rang, werr := wake.Wake(h.workerBell, h.reqRing.ConsumerWaiting())
+		woke, werr := wake.Wake(h.workerBell, h.reqRing.ConsumerWaiting())
 		if werr != nil && err == nil {
 			err = werr
 		}
-		h.rang = h.rang || rang
+		rang = rang || woke
 		if err != nil {
 			h.corrupted(fmt.Errorf("request ring: %w", err))
-			return h.failure()
+			return rang, h.failure()
 		}
 		if done {
 			h.leftover = false
-			return nil
+			return rang, nil
 		}
 		// Wait for more room than we see now, or for an empty ring: the
 		// worker may have freed room after PushMessage gave up and before
@@ -444,10 +439,10 @@ func (h *Handle) push(ctx context.Context) error {
 		h.roomWait--
 		h.pendMu.Unlock()
 		if err != nil {
-			return err
+			return rang, err
 		}
 		if h.exited.Load() {
-			return h.failure()
+			return rang, h.failure()
 		}
 	}
 }

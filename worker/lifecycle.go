@@ -267,12 +267,13 @@ func (h *Handle) sendStop(ctx context.Context) error {
 		return nil
 	}
 	if h.leftover {
-		if err := h.push(ctx); err != nil {
+		if _, err := h.push(ctx); err != nil {
 			return err
 		}
 	}
 	h.out.Reset(ring.Kind(proto.KindStop), 0, nil)
-	return h.push(ctx)
+	_, err := h.push(ctx)
+	return err
 }
 
 // Terminate kills the worker now (SIGKILL), fails every pending call with

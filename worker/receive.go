@@ -315,26 +315,22 @@ func (h *Handle) deliver(m ring.Msg) error {
 	if kind == proto.KindResult {
 		// out aliases the ring (or, for a fragmented message, the
 		// consumer's reassembly buffer): take it out before Release.
-		switch {
-		case c.dst != nil:
-			if !c.claim() {
-				putCall(c) // the caller has gone: its dst is no longer ours
-				return nil
-			}
-			out = appendResult(c.dst, out, m.Owned)
-		case !m.Owned:
-			out = ring.Clone(out)
+		if c.dst != nil && !c.claim() {
+			putCall(c) // the caller has gone: its dst is no longer ours
+			return nil
 		}
+		out = appendResult(c.dst, out, m.Owned)
 	}
 	h.finish(c, out, err)
 	return nil
 }
 
-// appendResult appends a result to dst, growing it if need be. An empty
-// dst too small for the result is replaced, as append would, by the
-// reassembly buffer of a fragmented result (owned) or a copy.
+// appendResult appends a result to dst, growing it if need be. A nil dst
+// (Execute), or an empty one too small for the result, is replaced, as
+// append would, by the reassembly buffer of a fragmented result (owned) or
+// a copy, never nil.
 func appendResult(dst, res []byte, owned bool) []byte {
-	if len(dst) == 0 && cap(dst) < len(res) {
+	if dst == nil || len(dst) == 0 && cap(dst) < len(res) {
 		if owned {
 			return res
 		}

@@ -39,7 +39,9 @@ const (
 // worker with its segment and tells a process started by hand that it is
 // not a worker; it is not a secret (whoever holds the descriptors holds the
 // memory), so math/rand/v2's runtime-seeded generator does: crypto/rand
-// would link and initialise Go's FIPS crypto module in every worker.
+// would link and initialise Go's FIPS crypto module in every worker (a
+// program that calls crypto/rand.Read initialises 14 crypto packages in
+// 0.14-0.28 ms on a 2-vCPU VM, by GODEBUG=inittrace=1, five runs).
 func newCookie() uint64 { return rand.Uint64() | 1 } // never 0
 
 // command builds the worker's exec.Cmd.

@@ -147,7 +147,9 @@ func (f *TypedFunc[In, Out]) Execute(ctx context.Context, h *Handle, in In) (Out
 		return zero, err
 	}
 	// The result goes into a second reused buffer: the codec copies what
-	// it keeps, so a typed call allocates only what the decoded value holds.
+	// it keeps, so a typed call allocates only what the decoded value holds
+	// (0 allocs/op for Binary values, 1 with a fresh result: go test
+	// -run='^$' -bench='^BenchmarkTypedExecute$' ./worker/).
 	res := getBuf()
 	out, err := h.ExecuteAppend(ctx, res.b[:0], b) // b has been copied into the ring when it returns
 	buf.b = b
