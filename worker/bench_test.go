@@ -15,6 +15,7 @@ import (
 
 	"github.com/stretchr/testify/require"
 
+	"github.com/shmpool/shmpool/internal/testutil"
 	"github.com/shmpool/shmpool/worker"
 )
 
@@ -107,6 +108,38 @@ func roundTrips(b *testing.B, size int, gap time.Duration, rt func(in []byte) []
 	lat.report(b)
 }
 
+// cpuMeter measures the CPU time (user and system) this process and a
+// worker spend during a benchmark. Per operation it is a steadier figure
+// than the throughput on a machine whose vCPUs the host moves around, and it
+// says which side costs what. Its resolution is 10 ms (USER_HZ): report it
+// from runs of a second or more.
+type cpuMeter struct {
+	pid          int
+	self, worker time.Duration
+}
+
+func startCPU(b *testing.B, pid int) cpuMeter {
+	b.Helper()
+	m := cpuMeter{pid: pid}
+	var err error
+	m.self, err = testutil.CPUTime(os.Getpid())
+	require.NoError(b, err)
+	m.worker, err = testutil.CPUTime(pid)
+	require.NoError(b, err)
+	return m
+}
+
+// report adds parent-cpu-ns/op and worker-cpu-ns/op for n operations.
+func (m cpuMeter) report(b *testing.B, n int) {
+	b.Helper()
+	self, err := testutil.CPUTime(os.Getpid())
+	require.NoError(b, err)
+	w, err := testutil.CPUTime(m.pid)
+	require.NoError(b, err)
+	b.ReportMetric(float64(self-m.self)/float64(n), "parent-cpu-ns/op")
+	b.ReportMetric(float64(w-m.worker)/float64(n), "worker-cpu-ns/op")
+}
+
 func benchShm(b *testing.B, size int, gap time.Duration) { shmEchoes(b, size, gap, false) }
 
 func benchShmAppend(b *testing.B, size int, gap time.Duration) { shmEchoes(b, size, gap, true) }
@@ -123,6 +156,7 @@ func shmEchoes(b *testing.B, size int, gap time.Duration, reuse bool) {
 		buf := make([]byte, 0, size)
 		call = func(in []byte) ([]byte, error) { return h.ExecuteAppend(ctx, buf[:0], in) }
 	}
+	cpu := startCPU(b, h.PID())
 	roundTrips(b, size, gap, func(in []byte) []byte {
 		out, err := call(in)
 		if err != nil {
@@ -130,6 +164,7 @@ func shmEchoes(b *testing.B, size int, gap time.Duration, reuse bool) {
 		}
 		return out
 	})
+	cpu.report(b, b.N)
 }
 
 func benchPipe(b *testing.B, size int, gap time.Duration) {
@@ -264,6 +299,7 @@ func BenchmarkSendRecv(b *testing.B) {
 			b.SetBytes(int64(s.size))
 			b.ReportAllocs()
 			outstanding := 0
+			cpu := startCPU(b, h.PID())
 			start := time.Now()
 			n := 0
 			for b.Loop() {
@@ -284,6 +320,7 @@ func BenchmarkSendRecv(b *testing.B) {
 				}
 			}
 			b.ReportMetric(float64(n)/time.Since(start).Seconds(), "msgs/s")
+			cpu.report(b, n)
 		})
 	}
 }

@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"context"
 	"encoding/binary"
-	"os"
 	"runtime"
 	"strconv"
 	"sync"
@@ -16,17 +15,17 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/shmpool/shmpool/internal/testutil"
 	"github.com/shmpool/shmpool/worker"
 )
 
 // procState returns the state letter of process pid (R, S, T, Z, ...).
 func procState(t testing.TB, pid int) byte {
 	t.Helper()
-	b, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/stat")
+	f, err := testutil.ProcStat(pid)
 	require.NoError(t, err)
-	i := bytes.LastIndexByte(b, ')')
-	require.True(t, i > 0 && i+2 < len(b))
-	return b[i+2]
+	require.True(t, len(f) > 0 && f[0] != "", "no state in /proc/%d/stat", pid)
+	return f[0][0]
 }
 
 // rssBytes returns this process's resident set size.

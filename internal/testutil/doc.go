@@ -8,8 +8,9 @@
 // (exit 99) if goroutines (goleak), file descriptors, child processes or
 // memfd mappings outlive them, retrying for a few seconds so that processes
 // being reaped are not reported. Snapshot and CheckLeaks do the same around
-// a single test, and Children, OpenFDs, MemfdMappings and Alive read
-// /proc for tests that check a process's resources themselves.
+// a single test, and Children, OpenFDs, MemfdMappings, Alive, ProcStat and
+// CPUTime read /proc for tests that check a process's resources themselves
+// and benchmarks that report the CPU time a worker used.
 //
 // # Concurrency
 //

@@ -1,10 +1,12 @@
 package testutil
 
 import (
+	"fmt"
 	"os"
 	"path/filepath"
 	"strconv"
 	"strings"
+	"time"
 )
 
 func openFDs() map[int]string {
@@ -66,16 +68,53 @@ func OpenFDs() map[int]string { return openFDs() }
 // Alive reports whether process pid exists and is still running: not gone,
 // and not a zombie (or dead) waiting for whoever it was reparented to.
 func Alive(pid int) bool {
-	b, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/stat")
+	f, err := ProcStat(pid)
 	if err != nil {
 		return false
 	}
-	// pid (comm) state ...: comm may hold spaces and ')', so the state
-	// follows the last ')'.
-	s := string(b)
-	i := strings.LastIndexByte(s, ')')
-	if i < 0 || i+2 >= len(s) {
+	if len(f) == 0 || f[0] == "" {
 		return true // unreadable format: assume it runs rather than hide a leak
 	}
-	return s[i+2] != 'Z' && s[i+2] != 'X'
+	return f[0][0] != 'Z' && f[0][0] != 'X'
+}
+
+// ProcStat returns the fields of /proc/pid/stat that follow the command
+// name, so f[0] is the state (field 3 in proc(5)), f[11] utime, f[12] stime.
+// The name may hold spaces and ')', so the fields start after the last ')'.
+func ProcStat(pid int) ([]string, error) {
+	b, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/stat")
+	if err != nil {
+		return nil, err
+	}
+	s := string(b)
+	i := strings.LastIndexByte(s, ')')
+	if i < 0 {
+		return nil, fmt.Errorf("/proc/%d/stat: no ')' after the command name", pid)
+	}
+	return strings.Fields(s[i+1:]), nil
+}
+
+// userHZ is the unit of the times in /proc/pid/stat: USER_HZ, 100 on every
+// Linux architecture Go supports (sysconf(_SC_CLK_TCK) needs cgo).
+const userHZ = 100
+
+// CPUTime returns the user and system CPU time process pid has used, in
+// steps of 1/userHZ (10 ms).
+func CPUTime(pid int) (time.Duration, error) {
+	f, err := ProcStat(pid)
+	if err != nil {
+		return 0, err
+	}
+	if len(f) < 13 {
+		return 0, fmt.Errorf("/proc/%d/stat: %d fields after the name, want at least 13", pid, len(f))
+	}
+	var ticks int64
+	for _, field := range f[11:13] {
+		n, err := strconv.ParseInt(field, 10, 64)
+		if err != nil {
+			return 0, fmt.Errorf("/proc/%d/stat: cpu time %q: %w", pid, field, err)
+		}
+		ticks += n
+	}
+	return time.Duration(ticks) * time.Second / userHZ, nil
 }
