@@ -11,6 +11,7 @@ import (
 	"math/rand/v2"
 	"os"
 	"path/filepath"
+	"runtime"
 	"strconv"
 	"strings"
 	"sync"
@@ -504,7 +505,8 @@ func TestHostileWorker(t *testing.T) {
 // hostileRound runs one worker through one scribble and returns the time
 // from the scribble to the last pending call's return.
 func hostileRound(t *testing.T, seed uint64, stamp string, counts map[string]int) (time.Duration, bool) {
-	h, err := worker.Start(context.Background(), worker.Config{Func: fnHostile, RingSize: 64 << 10, StopTimeout: 2 * time.Second, Stderr: io.Discard})
+	var stderr testutil.LockedBuffer // the worker's, for hung calls (see hungReport)
+	h, err := worker.Start(context.Background(), worker.Config{Func: fnHostile, RingSize: 64 << 10, StopTimeout: 2 * time.Second, Stderr: &stderr})
 	if !assert.NoError(t, err) {
 		return 0, false
 	}
@@ -568,6 +570,9 @@ func hostileRound(t *testing.T, seed uint64, stamp string, counts map[string]int
 	for range behind + 1 {
 		rs = append(rs, <-results)
 	}
+	if ctx.Err() != nil {
+		hungReport(t, seed, h, &stderr, rs, stamp)
+	}
 	at, ok := stampTime(stamp)
 	if !assert.True(t, ok, "seed %d: the worker recorded no scribble", seed) {
 		return 0, false
@@ -618,6 +623,28 @@ func hostileRound(t *testing.T, seed uint64, stamp string, counts map[string]int
 		t.Logf("seed %d (hang %v): the last call returned %v after the scribble; outcomes %v; scribble log:\n%s", seed, hang, d, outcomes(rs), readFile(stamp))
 	}
 	return last.Sub(at), true
+}
+
+// hungReport logs where both processes were when a call of a round was
+// still waiting at the round's deadline (the outcome check then fails):
+// every call's outcome, the worker's status, the parent's goroutines, and
+// the worker's, which SIGQUIT makes the Go runtime print to its standard
+// error before it exits.
+func hungReport(t *testing.T, seed uint64, h *worker.Handle, stderr *testutil.LockedBuffer, rs []res, stamp string) {
+	t.Helper()
+	buf := make([]byte, 1<<20)
+	buf = buf[:runtime.Stack(buf, true)]
+	t.Logf("seed %d: a call was still waiting at the round's deadline; outcomes %v; worker status %+v; scribble log:\n%s\nparent goroutines:\n%s",
+		seed, outcomes(rs), h.Status(), readFile(stamp), buf)
+	if err := unix.Kill(h.PID(), unix.SIGQUIT); err != nil {
+		t.Logf("SIGQUIT to the worker: %v", err)
+		return
+	}
+	select {
+	case <-h.Done():
+	case <-time.After(5 * time.Second):
+	}
+	t.Logf("worker's standard error:\n%s", stderr.String())
 }
 
 // hostilePool sends scribble orders and echo tasks through a pool with
