@@ -123,7 +123,14 @@ func (c *Consumer) peek() (Msg, bool, error) {
 		w0 := binary.LittleEndian.Uint64(c.r.data[pos:]) // read once
 		length, kind, flags := uint64(uint32(w0)), Kind(w0>>32), uint8(w0>>40)
 		if kind == 0 {
-			if w0 != 0 || toEnd > avail {
+			// A producer pads only before a record too large for the
+			// toEnd bytes left, and publishes the padding together with
+			// that record. No record takes more than capacity/2 bytes, so
+			// padding of capacity/2 or more, or padding with nothing
+			// published after it, never comes from a correct producer: a
+			// peer that moves the tail over zeroed bytes would otherwise
+			// look like one that padded, and go unnoticed.
+			if w0 != 0 || toEnd >= avail || toEnd >= capacity/2 {
 				return Msg{}, false, c.fail(c.head, "bad padding word %#x (%d bytes to end, %d published)", w0, toEnd, avail)
 			}
 			c.head += toEnd

@@ -289,6 +289,10 @@ func TestEndsRefuseBadIndices(t *testing.T) {
 		{"a consumer over an unaligned head", 4095, 4096, false},
 		{"a consumer over an unaligned tail", 0, 9, false},
 		{"a consumer whose tail is more than a capacity ahead", 8, 16 + capacity, false},
+		// The data area is zeroed: the word at the head reads as padding.
+		{"a consumer given padding with nothing published after it", 3000, capacity, false},
+		// ... followed, at offset 0, by a record that would be valid.
+		{"a consumer given padding of half the capacity", capacity / 2, capacity + 24, false},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -297,6 +301,8 @@ func TestEndsRefuseBadIndices(t *testing.T) {
 			require.NoError(t, err)
 			binary.LittleEndian.PutUint64(region[offTail:], tt.tail)
 			binary.LittleEndian.PutUint64(region[offHead:], tt.head)
+			// A one-record message of 8 bytes, kind 1, at offset 0.
+			binary.LittleEndian.PutUint64(region[ring.HeaderSize:], 8|1<<32|1<<40)
 			if tt.producer {
 				p := r.Producer()
 				_, _, err := p.TryPush(1, 1, make([]byte, 100))

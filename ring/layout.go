@@ -28,8 +28,10 @@ import (
 //	word 1 (u64): message id
 //
 // A padding record (kind 0) is only its first word, which is zero; it fills
-// the rest of the data area when the next record would cross the end, and
-// the consumer skips to offset 0. Records and padding are 8-byte aligned and
+// the rest of the data area when the next record would cross the end, is
+// published together with that record, and the consumer skips to offset 0.
+// So padding is shorter than capacity/2 (the largest record) and never the
+// last thing published; the consumer refuses any other. Records and padding are 8-byte aligned and
 // the capacity is a multiple of 8, so at least 8 bytes always remain before
 // the end.
 //
