@@ -198,7 +198,7 @@ type scribbler struct {
 	rng     *rand.Rand
 	log     []string // what one() did
 	rings   bool     // a ring index, record or data byte was overwritten
-	visible bool     // a word the parent reads was overwritten: the response tail or the request head
+	visible bool     // a word the parent reads (the response tail or the request head) now holds what it must refuse
 }
 
 func (s *scribbler) logf(format string, args ...any) {
@@ -215,27 +215,34 @@ func (s *scribbler) ring(request bool) (hdr, data []byte) {
 }
 
 // adversarial returns a bad value for an index whose current value is cur
-// in a ring of capacity bytes.
-func (s *scribbler) adversarial(cur, capacity uint64) uint64 {
+// in a ring of capacity bytes, and whether the index's reader must refuse it
+// whatever it has read before (refused). The others can be indistinguishable
+// from a peer's legitimate moves given what the reader cached: a head moved
+// forward within the tail, a head of 0 before the producer ever re-read
+// it, a head just below 2^64 (indices run modulo 2^64), a tail a whole
+// capacity ahead of a consumer that has read everything. The reader acts on
+// those as if they were true (overwrites records not yet read, reads stale
+// ones) and finds out only when the worker writes again.
+func (s *scribbler) adversarial(cur, capacity uint64) (v uint64, refused bool) {
 	switch s.rng.IntN(9) {
 	case 0:
-		return cur - 8*(1+s.rng.Uint64N(capacity/8)) // backwards
+		return cur - 8*(1+s.rng.Uint64N(capacity/8)), false // backwards
 	case 1:
-		return cur + capacity + 8*(1+s.rng.Uint64N(capacity/8)) // past capacity
+		return cur + capacity + 8*(1+s.rng.Uint64N(capacity/8)), true // past capacity
 	case 2:
-		return cur + 1 + s.rng.Uint64N(7) // unaligned
+		return cur + 1 + s.rng.Uint64N(7), true // unaligned
 	case 3:
-		return cur + capacity // exactly a capacity ahead: stale records
+		return cur + capacity, false // exactly a capacity ahead: stale records
 	case 4:
-		return 0
+		return 0, false
 	case 5:
-		return math.MaxUint64 - 7
+		return math.MaxUint64 - 7, false
 	case 6:
-		return 1 << 63
+		return 1 << 63, true
 	case 7:
-		return cur + 8*s.rng.Uint64N(capacity/8) // forward, in range: stale records
+		return cur + 8*s.rng.Uint64N(capacity/8), false // forward, in range: stale records
 	}
-	return s.rng.Uint64()
+	return s.rng.Uint64(), true // plausible with odds of about capacity/2^64
 }
 
 func (s *scribbler) index() {
@@ -246,9 +253,9 @@ func (s *scribbler) index() {
 	capacity := uint64(len(data))
 	off := []int{ringOffTail, ringOffHead}[s.rng.IntN(2)]
 	cur := binary.LittleEndian.Uint64(hdr[off:])
-	v := s.adversarial(cur, capacity)
+	v, refused := s.adversarial(cur, capacity)
 	binary.LittleEndian.PutUint64(hdr[off:], v)
-	s.visible = s.visible || (request == (off == ringOffHead))
+	s.visible = s.visible || (refused && request == (off == ringOffHead))
 	s.logf("index at %d of the %s ring: %d -> %d", off, name, cur, v)
 }
 
