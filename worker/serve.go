@@ -213,16 +213,16 @@ func (s *server) corrupt(err error) int {
 
 // clock gives the times of the status counters. A task takes two, and
 // time.Now reads two clocks (wall and monotonic) where now reads one: on a
-// kvm-clock VM time.Now costs 56-57 ns and time.Since 31 ns
-// (BenchmarkClock), and the two time.Now calls were a third of the
-// worker's CPU time when streaming 64 B tasks (perf record, SendRecv).
+// kvm-clock VM time.Now costs 57-60 ns and now 40-41 ns (BenchmarkClock),
+// and the two time.Now calls were a third of the worker's CPU time when
+// streaming 64 B tasks (perf record of BenchmarkSendRecv).
 //
 // now's wall time is base's plus the monotonic time since base, and its
 // monotonic reading is exact, so busy and waiting times (differences of
 // monotonic readings) are exact. The wall times it publishes (the start of
-// the current task) stay within what the wall clock is slewed in
-// clockResync of the real one: sync re-reads both clocks at every wait and
-// now does once a second.
+// the current task) drift from the wall clock only by what NTP slews it
+// within clockResync: sync re-reads both clocks at every wait, now once a
+// second.
 type clock struct{ base time.Time }
 
 // clockResync bounds how long now derives the wall time from the
