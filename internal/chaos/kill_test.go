@@ -248,7 +248,7 @@ func startMonitor(p *pool.Pool, workers int) *monitor {
 		tick := time.NewTicker(time.Millisecond)
 		defer tick.Stop()
 		var last poolView
-		for {
+		sample := func() {
 			ws := p.Status().Workers
 			v := poolView{at: time.Now().UnixNano(), ok: len(ws) == workers}
 			for _, w := range ws {
@@ -262,8 +262,15 @@ func startMonitor(p *pool.Pool, workers int) *monitor {
 				last = v
 			}
 			m.mu.Unlock()
+		}
+		for {
+			sample()
 			select {
 			case <-m.stop:
+				// A last look: the test closes the monitor once it has
+				// seen the pool whole again, which the previous sample,
+				// up to a tick older, may have missed.
+				sample()
 				return
 			case <-tick.C:
 			}
