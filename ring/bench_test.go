@@ -235,6 +235,139 @@ func benchRing() error {
 	}
 }
 
+// echoWindow is how many messages BenchmarkRingEchoCrossProcess keeps in
+// flight, as worker's BenchmarkSendRecv does Sends ahead of Recv.
+const echoWindow = 1024
+
+// BenchmarkRingEchoCrossProcess is the floor under pipelined request and
+// response (worker's BenchmarkSendRecv): up to echoWindow messages in flight
+// to a child that echoes each one back on a second ring, both sides
+// busy-polling, with no doorbell, no ordering bookkeeping and no allocation
+// (the parent copies each echo into one buffer). One op is one message sent
+// and its echo received.
+//
+//	go test -run='^$' -bench=RingEcho -count=3 ./ring/
+func BenchmarkRingEchoCrossProcess(b *testing.B) {
+	for _, bs := range benchSizes[1:3] { // 64 B and 1 KiB: a window of either fits a ring
+		b.Run(bs.name, func(b *testing.B) {
+			d := newDuplex(b, benchRingCap, benchRingCap)
+			ch := startChild(b, "bench-ring-echo", []*os.File{d.seg.File()},
+				strconv.Itoa(benchRingCap), strconv.Itoa(benchRingCap), strconv.Itoa(bs.n))
+			p, c := d.down.Producer(), d.up.Consumer(0)
+			w := newPoller(ch, stallTimeout)
+			buf := make([]byte, bs.n)
+			outstanding := 0
+			// pop waits for an echo and takes it.
+			pop := func() {
+				for {
+					m, ok, err := c.TryPop(buf)
+					if err != nil {
+						b.Fatal(err)
+					}
+					if ok {
+						if m.Kind != benchData || len(m.Data) != bs.n {
+							b.Fatalf("echo of kind %d, %d bytes; want kind %d, %d bytes", m.Kind, len(m.Data), benchData, bs.n)
+						}
+						w.progress()
+						outstanding--
+						return
+					}
+					if err := w.wait(); err != nil {
+						b.Fatal(err)
+					}
+				}
+			}
+			push := func(kind ring.Kind, msg []byte) {
+				for { // the window fits the ring: no need to pop while waiting
+					ok, _, err := p.TryPush(kind, 0, msg)
+					if err != nil {
+						b.Fatal(err)
+					}
+					if ok {
+						w.progress()
+						return
+					}
+					if err := w.wait(); err != nil {
+						b.Fatal(err)
+					}
+				}
+			}
+			msg := payload(0, bs.n)
+			push(benchData, msg) // the child is up once it echoes
+			outstanding++
+			pop()
+			b.SetBytes(int64(bs.n))
+			b.ReportAllocs()
+			for b.Loop() {
+				push(benchData, msg)
+				if outstanding++; outstanding == echoWindow {
+					pop()
+				}
+			}
+			for outstanding > 0 {
+				pop()
+			}
+			reportRate(b)
+			push(benchStop, nil)
+			ch.wait(b, stallTimeout)
+		})
+	}
+}
+
+// benchRingEchoChild is the child of BenchmarkRingEchoCrossProcess: it
+// pushes every message back as it is, until benchStop.
+func benchRingEchoChild() {
+	if err := benchRingEcho(); err != nil {
+		fmt.Fprintln(os.Stderr, "bench-ring-echo child:", err)
+		os.Exit(1)
+	}
+}
+
+func benchRingEcho() error {
+	args, err := intArgs(3)
+	if err != nil {
+		return err
+	}
+	d, err := attachDuplex(int(args[0]), int(args[1]))
+	if err != nil {
+		return err
+	}
+	defer d.seg.Close()
+	c, p := d.down.Consumer(int(args[2])), d.up.Producer()
+	w := newPoller(nil, stallTimeout)
+	for {
+		m, ok, err := c.Peek()
+		if err != nil {
+			return err
+		}
+		if !ok {
+			if err := w.wait(); err != nil {
+				return err
+			}
+			continue
+		}
+		w.progress()
+		if m.Kind == benchStop {
+			return nil
+		}
+		for {
+			ok, _, err := p.TryPush(m.Kind, m.ID, m.Data)
+			if err != nil {
+				return err
+			}
+			if ok {
+				break
+			}
+			if err := w.wait(); err != nil {
+				return err
+			}
+		}
+		if _, err := c.Release(); err != nil {
+			return err
+		}
+	}
+}
+
 // childProfileEnv names a file the child of BenchmarkRingCrossProcess
 // writes a CPU profile to (the parent's is -cpuprofile); with several
 // sub-benchmarks the last child's profile is what remains:

@@ -30,6 +30,7 @@ import (
 var helpers = map[string]func(){
 	"ring-echo":       ringEchoChild,
 	"bench-ring":      benchRingChild,
+	"bench-ring-echo": benchRingEchoChild,
 	"bench-pipe":      benchPipeChild,
 	"bench-seqpacket": benchSeqpacketChild,
 }
