@@ -117,21 +117,7 @@ func BenchmarkRingCrossProcess(b *testing.B) {
 				strconv.Itoa(benchRingCap), strconv.Itoa(ring.MinCapacity), strconv.Itoa(bs.n))
 			p, c := d.down.Producer(), d.up.Consumer(0)
 			w := newPoller(ch, stallTimeout)
-			push := func(kind ring.Kind, id uint64, msg []byte) {
-				for {
-					ok, _, err := p.TryPush(kind, id, msg)
-					if err != nil {
-						b.Fatal(err)
-					}
-					if ok {
-						w.progress()
-						return
-					}
-					if err := w.wait(); err != nil {
-						b.Fatal(err)
-					}
-				}
-			}
+			push := func(kind ring.Kind, id uint64, msg []byte) { pushPolling(b, p, w, kind, id, msg) }
 			ack := func() uint64 {
 				for {
 					m, ok, err := c.TryPop(nil)
@@ -164,14 +150,34 @@ func BenchmarkRingCrossProcess(b *testing.B) {
 	}
 }
 
-// benchRingChild is the child of BenchmarkRingCrossProcess.
-func benchRingChild() {
-	if err := benchRing(); err != nil {
-		fmt.Fprintln(os.Stderr, "bench-ring child:", err)
-		os.Exit(1)
+// pushPolling pushes one message, polling with w while the ring is full.
+func pushPolling(b *testing.B, p *ring.Producer, w *poller, kind ring.Kind, id uint64, msg []byte) {
+	for {
+		ok, _, err := p.TryPush(kind, id, msg)
+		if err != nil {
+			b.Fatal(err)
+		}
+		if ok {
+			w.progress()
+			return
+		}
+		if err := w.wait(); err != nil {
+			b.Fatal(err)
+		}
 	}
 }
 
+// benchEnds attaches a benchmark child to its duplex from its arguments
+// (down capacity, up capacity, largest message) and returns its two ends.
+func benchEnds(args []uint64) (*duplex, *ring.Consumer, *ring.Producer, error) {
+	d, err := attachDuplex(int(args[0]), int(args[1]))
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	return d, d.down.Consumer(int(args[2])), d.up.Producer(), nil
+}
+
+// benchRing is the child of BenchmarkRingCrossProcess.
 func benchRing() error {
 	args, err := intArgs(3)
 	if err != nil {
@@ -184,12 +190,11 @@ func benchRing() error {
 		}
 		defer stop()
 	}
-	d, err := attachDuplex(int(args[0]), int(args[1]))
+	d, c, p, err := benchEnds(args)
 	if err != nil {
 		return err
 	}
 	defer d.seg.Close()
-	c, p := d.down.Consumer(int(args[2])), d.up.Producer()
 	w := newPoller(nil, stallTimeout)
 	buf := make([]byte, args[2])
 	ack := func(count uint64) error {
@@ -277,21 +282,8 @@ func BenchmarkRingEchoCrossProcess(b *testing.B) {
 					}
 				}
 			}
-			push := func(kind ring.Kind, msg []byte) {
-				for { // the window fits the ring: no need to pop while waiting
-					ok, _, err := p.TryPush(kind, 0, msg)
-					if err != nil {
-						b.Fatal(err)
-					}
-					if ok {
-						w.progress()
-						return
-					}
-					if err := w.wait(); err != nil {
-						b.Fatal(err)
-					}
-				}
-			}
+			// The window fits the ring: a push never waits for pops.
+			push := func(kind ring.Kind, msg []byte) { pushPolling(b, p, w, kind, 0, msg) }
 			msg := payload(0, bs.n)
 			push(benchData, msg) // the child is up once it echoes
 			outstanding++
@@ -314,26 +306,18 @@ func BenchmarkRingEchoCrossProcess(b *testing.B) {
 	}
 }
 
-// benchRingEchoChild is the child of BenchmarkRingEchoCrossProcess: it
-// pushes every message back as it is, until benchStop.
-func benchRingEchoChild() {
-	if err := benchRingEcho(); err != nil {
-		fmt.Fprintln(os.Stderr, "bench-ring-echo child:", err)
-		os.Exit(1)
-	}
-}
-
+// benchRingEcho is the child of BenchmarkRingEchoCrossProcess: it pushes
+// every message back as it is, until benchStop.
 func benchRingEcho() error {
 	args, err := intArgs(3)
 	if err != nil {
 		return err
 	}
-	d, err := attachDuplex(int(args[0]), int(args[1]))
+	d, c, p, err := benchEnds(args)
 	if err != nil {
 		return err
 	}
 	defer d.seg.Close()
-	c, p := d.down.Consumer(int(args[2])), d.up.Producer()
 	w := newPoller(nil, stallTimeout)
 	for {
 		m, ok, err := c.Peek()
@@ -442,13 +426,6 @@ func readAck(b *testing.B, f *os.File) uint64 {
 	return binary.LittleEndian.Uint64(ack[:])
 }
 
-func benchPipeChild() {
-	if err := benchPipe(); err != nil {
-		fmt.Fprintln(os.Stderr, "bench-pipe child:", err)
-		os.Exit(1)
-	}
-}
-
 func benchPipe() error {
 	args, err := intArgs(1)
 	if err != nil {
@@ -536,13 +513,6 @@ func BenchmarkSeqpacketCrossProcess(b *testing.B) {
 			require.NoError(b, conn.Close()) // the child exits at EOF
 			ch.wait(b, stallTimeout)
 		})
-	}
-}
-
-func benchSeqpacketChild() {
-	if err := benchSeqpacket(); err != nil {
-		fmt.Fprintln(os.Stderr, "bench-seqpacket child:", err)
-		os.Exit(1)
 	}
 }
 

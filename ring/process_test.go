@@ -28,11 +28,22 @@ import (
 // testutil.HelperArgs and exits non-zero with a message on stderr when
 // something is wrong.
 var helpers = map[string]func(){
-	"ring-echo":       ringEchoChild,
-	"bench-ring":      benchRingChild,
-	"bench-ring-echo": benchRingEchoChild,
-	"bench-pipe":      benchPipeChild,
-	"bench-seqpacket": benchSeqpacketChild,
+	"ring-echo":       helper("ring-echo", ringEcho),
+	"bench-ring":      helper("bench-ring", benchRing),
+	"bench-ring-echo": helper("bench-ring-echo", benchRingEcho),
+	"bench-pipe":      helper("bench-pipe", benchPipe),
+	"bench-seqpacket": helper("bench-seqpacket", benchSeqpacket),
+}
+
+// helper makes run the body of a helper process: its error goes to stderr,
+// with the helper's name, and the process exits 1.
+func helper(name string, run func() error) func() {
+	return func() {
+		if err := run(); err != nil {
+			fmt.Fprintf(os.Stderr, "%s child: %v\n", name, err)
+			os.Exit(1)
+		}
+	}
 }
 
 // stallTimeout is how long a side may find nothing to do before it gives
@@ -317,14 +328,7 @@ func TestCrossProcess(t *testing.T) {
 	require.False(t, ok, "no reply beyond the last")
 }
 
-// ringEchoChild is the child of TestCrossProcess.
-func ringEchoChild() {
-	if err := ringEcho(); err != nil {
-		fmt.Fprintln(os.Stderr, "ring-echo child:", err)
-		os.Exit(1)
-	}
-}
-
+// ringEcho is the child of TestCrossProcess.
 func ringEcho() error {
 	args, err := intArgs(5)
 	if err != nil {
