@@ -55,10 +55,7 @@ func BenchmarkPageTouch(b *testing.B) {
 		})
 	})
 	b.Run("again", func(b *testing.B) {
-		seg, err := shm.Create("touch", size)
-		if err != nil {
-			b.Fatal(err)
-		}
+		seg := newSegment()
 		defer seg.Close()
 		mem := seg.Bytes()
 		for i := 0; i < size; i += page {

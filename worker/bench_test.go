@@ -119,25 +119,26 @@ type cpuMeter struct {
 }
 
 func startCPU(b *testing.B, pid int) cpuMeter {
-	b.Helper()
 	m := cpuMeter{pid: pid}
-	var err error
-	m.self, err = testutil.CPUTime(os.Getpid())
-	require.NoError(b, err)
-	m.worker, err = testutil.CPUTime(pid)
-	require.NoError(b, err)
+	m.self, m.worker = m.read(b)
 	return m
+}
+
+// read returns the CPU time this process and the worker have used so far.
+func (m cpuMeter) read(b *testing.B) (self, worker time.Duration) {
+	b.Helper()
+	self, err := testutil.CPUTime(os.Getpid())
+	require.NoError(b, err)
+	worker, err = testutil.CPUTime(m.pid)
+	require.NoError(b, err)
+	return self, worker
 }
 
 // report adds parent-cpu-ns/op and worker-cpu-ns/op for n operations.
 func (m cpuMeter) report(b *testing.B, n int) {
-	b.Helper()
-	self, err := testutil.CPUTime(os.Getpid())
-	require.NoError(b, err)
-	w, err := testutil.CPUTime(m.pid)
-	require.NoError(b, err)
+	self, worker := m.read(b)
 	b.ReportMetric(float64(self-m.self)/float64(n), "parent-cpu-ns/op")
-	b.ReportMetric(float64(w-m.worker)/float64(n), "worker-cpu-ns/op")
+	b.ReportMetric(float64(worker-m.worker)/float64(n), "worker-cpu-ns/op")
 }
 
 func benchShm(b *testing.B, size int, gap time.Duration) { shmEchoes(b, size, gap, false) }

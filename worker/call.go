@@ -49,7 +49,8 @@ func getCall(kind proto.Kind, async bool) *call {
 // (the send in complete happens before that receive), so a token still in
 // ready is one nobody will take: drop it. len reads the buffer's count
 // without the channel's lock, which a select with a default takes: that lock
-// was 4.5% of the parent's CPU time streaming 64 B Sends.
+// was 4.5% of the parent's CPU time streaming 64 B Sends (go test -run='^$'
+// -bench=SendRecv/size=64B -cpuprofile cpu.out ./worker/).
 func putCall(c *call) {
 	if len(c.ready) > 0 {
 		<-c.ready

@@ -213,9 +213,11 @@ func (s *server) corrupt(err error) int {
 
 // clock gives the times of the status counters. A task takes two, and
 // time.Now reads two clocks (wall and monotonic) where now reads one: on a
-// kvm-clock VM time.Now costs 57-60 ns and now 40-41 ns (BenchmarkClock),
-// and the two time.Now calls were a third of the worker's CPU time when
-// streaming 64 B tasks (perf record of BenchmarkSendRecv).
+// kvm-clock VM time.Now costs 57-60 ns and now 40-41 ns (go test -run='^$'
+// -bench='^BenchmarkClock$' -count=3 ./worker/), and the two time.Now calls
+// were a third of the worker's CPU time when streaming 64 B tasks (perf
+// record -e cpu-clock -a -g of go test -run='^$' -bench=SendRecv/size=64B
+// ./worker/, the worker's samples under time.now).
 //
 // now's wall time is base's plus the monotonic time since base, and its
 // monotonic reading is exact, so busy and waiting times (differences of

@@ -42,9 +42,10 @@ func init() {
 // shmTransport is a worker.Handle: ExecuteAppend of a function that echoes,
 // into one reused buffer, for the round trip; for the stream, Send of a
 // function that returns nothing, with its (empty) results taken by Recv as
-// they come, at most sendWindow outstanding. One worker switches between the two with SetFunc: a second
-// worker would halve the spin budget of the default policy (DefaultSpin),
-// which spins only while every worker and receiver fits on a CPU.
+// they come, at most sendWindow outstanding. One worker switches between
+// the two with SetFunc: a second worker would halve the spin budget of the
+// default policy (DefaultSpin), which spins only while every worker and
+// receiver fits on a CPU.
 type shmTransport struct {
 	h           *worker.Handle
 	rbuf        []byte // the round trip's result

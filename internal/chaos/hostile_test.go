@@ -604,7 +604,7 @@ func hostileRound(t *testing.T, seed uint64, stamp string, counts map[string]int
 		o := outcome(r.out, r.err, r.want)
 		counts[o]++
 		if !assert.True(t, acceptable(o),
-			"seed %d: outcome %s: got %d bytes %q, want %d bytes %.40q; scribble log:\n%s", seed, o, len(r.out), head(r.out), len(r.want), r.want, readFile(stamp)) {
+			"seed %d: outcome %s: got %d bytes %q, want %d bytes %.40q; scribble log:\n%s", seed, o, len(r.out), head(r.out), len(r.want), r.want, scribbled) {
 			return 0, false
 		}
 		// A hanging worker answers late by design: then only what the
